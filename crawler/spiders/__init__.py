@@ -1,0 +1,1 @@
+"""Spiders, one per kind of marketplace; they navigate and extract, pipelines decide."""

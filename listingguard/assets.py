@@ -1,0 +1,339 @@
+"""The asset registry: what the owner holds (marks, photos, copy, logos), validated and keyed by SHA-256.
+
+Files are identified by content, so registering a file twice (or under another name) changes
+nothing. Every file gets an outcome — added, already registered, refused with a one-line reason,
+or skipped — and one bad file never stops the others.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlite_utils import Database
+
+from listingguard import store
+from listingguard.config import Assets, Config
+from matcher.imagefile import ImageRejected
+from matcher.imagefile import decode as decode_image
+from matcher.textfile import TextRejected, check_mark, decode_text
+
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
+)
+TEXT_SUFFIXES = frozenset({".txt", ".text", ".md"})
+VALIDATION_SIDE = (
+    512  # decoding at this size proves the whole file decodes, at a fraction of the cost
+)
+
+DEFAULT_LIMITS = Assets()
+
+Status = Literal["added", "exists", "refused", "skipped"]
+
+
+@dataclass(frozen=True)
+class Licence:
+    """Terms of a licensed asset: who granted it, where and on which platforms, until when."""
+
+    licensor: str
+    territories: tuple[str, ...] = ()
+    platforms: tuple[str, ...] = ()
+    expires: str | None = None  # ISO date
+
+    def columns(self) -> dict[str, Any]:
+        return {
+            "licensor": self.licensor,
+            "territories": list(self.territories),
+            "platforms": list(self.platforms),
+            "licence_expires": self.expires,
+        }
+
+
+@dataclass
+class Outcome:
+    """What happened to one input: a file path or a mark's text."""
+
+    item: str
+    status: Status
+    reason: str = ""
+    asset_id: int | None = None
+    sha256: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {"item": self.item, "status": self.status, "asset_id": self.asset_id}
+        if self.sha256:
+            out["sha256"] = self.sha256
+        if self.reason:
+            out["reason"] = self.reason
+        return out | self.extra
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def mark_key(text: str) -> str:
+    """The SHA-256 that identifies a word mark: "Luma" and "LUMA" are one mark."""
+    return sha256_bytes(unicodedata.normalize("NFC", text).casefold().encode("utf-8"))
+
+
+def text_key(text: str) -> str:
+    """The SHA-256 that identifies a copy text, ignoring trailing white space and line endings."""
+    return sha256_bytes("\n".join(ln.rstrip() for ln in text.strip().splitlines()).encode("utf-8"))
+
+
+def walk(paths: Iterable[Path], suffixes: frozenset[str]) -> Iterator[Outcome | Path]:
+    """Files under ``paths``: a Path for each candidate, an Outcome for what cannot be read.
+
+    Files named explicitly are always tried; inside folders only files with one of ``suffixes``
+    are (a README beside the photos is skipped, not refused). Hidden files and folders are
+    skipped. Symbolic links are followed, but each real folder is visited once, so a link that
+    points back up the tree cannot loop.
+    """
+    seen_dirs: set[str] = set()
+    for top in paths:
+        try:
+            is_dir = top.is_dir()
+            exists = is_dir or top.is_file()
+        except OSError as exc:
+            yield _unreadable(top, exc)
+            continue
+        if not exists:
+            yield Outcome(str(top), "refused", _missing_reason(top))
+        elif not is_dir:
+            yield top
+        else:
+            for root, dirs, files in os.walk(top, followlinks=True, onerror=None):
+                real = os.path.realpath(root)
+                if real in seen_dirs:
+                    dirs[:] = []
+                    continue
+                seen_dirs.add(real)
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    path = Path(root) / name
+                    if name.startswith("."):
+                        continue
+                    if path.suffix.lower() not in suffixes:
+                        yield Outcome(str(path), "skipped", "not an asset file by its name")
+                        continue
+                    yield path
+
+
+def _missing_reason(path: Path) -> str:
+    if path.is_symlink():
+        try:
+            os.stat(path)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return "symbolic link loop"
+        return "broken symbolic link"
+    return "no such file or folder"
+
+
+def _unreadable(path: Path, exc: OSError) -> Outcome:
+    if exc.errno == errno.ELOOP:
+        return Outcome(str(path), "refused", "symbolic link loop")
+    return Outcome(str(path), "refused", f"cannot read: {exc.strerror or exc}")
+
+
+def _read(path: Path, max_bytes: int) -> bytes:
+    """Read a file after checking its size, so a 10 GB file is never loaded."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise ValueError(f"file is {size / 1e6:.1f} MB, above the {max_bytes / 1e6:.1f} MB limit")
+    with open(path, "rb") as fh:
+        return fh.read(max_bytes + 1)
+
+
+def register_files(
+    db: Database,
+    paths: Iterable[Path],
+    *,
+    kind: Literal["image", "copy", "logo"],
+    rights: str = "owned",
+    limits: Assets = DEFAULT_LIMITS,
+    name: str | None = None,
+    licence: Licence | None = None,
+    product_id: int | None = None,
+    source: str = "cli",
+) -> Iterator[Outcome]:
+    """Register image, logo or copy files (folders recursively); yields one Outcome per file.
+
+    Each file is committed on its own, so an interrupted run keeps what it registered.
+    """
+    suffixes = TEXT_SUFFIXES if kind == "copy" else IMAGE_SUFFIXES
+    for entry in walk(paths, suffixes):
+        if isinstance(entry, Outcome):
+            yield entry
+            continue
+        yield _register_file(
+            db,
+            entry,
+            kind=kind,
+            rights=rights,
+            limits=limits,
+            name=name,
+            licence=licence,
+            product_id=product_id,
+            source=source,
+        )
+
+
+def _register_file(
+    db: Database,
+    path: Path,
+    *,
+    kind: str,
+    rights: str,
+    limits: Assets,
+    name: str | None,
+    licence: Licence | None,
+    product_id: int | None,
+    source: str,
+) -> Outcome:
+    max_bytes = limits.max_text_bytes if kind == "copy" else limits.max_image_bytes
+    try:
+        data = _read(path, max_bytes)
+    except OSError as exc:
+        return _unreadable(path, exc)
+    except ValueError as exc:
+        return Outcome(str(path), "refused", str(exc))
+    record: dict[str, Any] = {"kind": kind, "rights": rights, "path": str(path.resolve())}
+    try:
+        if kind == "copy":
+            record["text"] = decode_text(data, max_bytes=max_bytes)
+            record["sha256"] = text_key(record["text"])
+        else:
+            record["sha256"] = sha256_bytes(data)
+            if (found := store.asset_by_sha(db, kind, record["sha256"])) and not found[
+                "retired_at"
+            ]:
+                return _exists(path, found)
+            _, info = decode_image(
+                data,
+                max_bytes=max_bytes,
+                max_pixels=limits.max_image_pixels,
+                max_side=VALIDATION_SIDE,
+            )
+            record["media"] = info.as_dict()
+    except (ImageRejected, TextRejected) as exc:
+        return Outcome(str(path), "refused", exc.reason)
+    record.update(name=name or path.name, product_id=product_id, source=source)
+    if licence:
+        record.update(licence.columns())
+    with db.atomic():
+        found = store.asset_by_sha(db, kind, record["sha256"])
+        if found and not found["retired_at"]:
+            return _exists(path, found)
+        asset_id, _ = store.add_asset(db, record)
+    return Outcome(str(path), "added", asset_id=asset_id, sha256=record["sha256"])
+
+
+def _exists(path: Path | str, found: dict[str, Any]) -> Outcome:
+    return Outcome(
+        str(path),
+        "exists",
+        f"already registered as asset {found['id']} ({found['name']})",
+        asset_id=found["id"],
+        sha256=found["sha256"],
+    )
+
+
+def register_text(
+    db: Database,
+    text: str,
+    *,
+    kind: Literal["mark", "copy"],
+    name: str,
+    rights: str = "owned",
+    product_id: int | None = None,
+    source: str = "cli",
+    licence: Licence | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Outcome:
+    """Register a word mark or a copy text given as a string (command line, catalogue, config)."""
+    try:
+        value = check_mark(text) if kind == "mark" else decode_text(text.encode("utf-8"))
+    except TextRejected as exc:
+        return Outcome(text[:60] or '""', "refused", exc.reason)
+    value = value if kind == "mark" else value.strip()
+    sha = mark_key(value) if kind == "mark" else text_key(value)
+    record: dict[str, Any] = {
+        "kind": kind,
+        "name": name or value,
+        "rights": rights,
+        "sha256": sha,
+        "text": value,
+        "product_id": product_id,
+        "source": source,
+        **(extra or {}),
+    }
+    if licence:
+        record.update(licence.columns())
+    label = value if kind == "mark" else name
+    with db.atomic():
+        found = store.asset_by_sha(db, kind, sha)
+        if found and not found["retired_at"]:
+            return _exists(label, found)
+        asset_id, _ = store.add_asset(db, record)
+    return Outcome(label, "added", asset_id=asset_id, sha256=sha)
+
+
+def sync_config_marks(db: Database, config: Config) -> None:
+    """Make the store's owned marks follow ``[[marks]]`` of config.toml (registrations included).
+
+    A mark deleted from the file is removed from the store, or retired if findings cite it.
+    """
+    wanted: set[str] = set()
+    with db.atomic():
+        for mark in config.marks:
+            sha = mark_key(mark.text)
+            wanted.add(sha)
+            fields = {
+                "aliases": list(mark.aliases),
+                "registrations": [
+                    {
+                        "office": r.office,
+                        "number": r.number,
+                        "classes": list(r.classes),
+                        "jurisdictions": list(r.jurisdictions),
+                        "registered": r.registered.isoformat() if r.registered else None,
+                    }
+                    for r in mark.registrations
+                ],
+            }
+            outcome = register_text(
+                db, mark.text, kind="mark", name=mark.text, source="config", extra=fields
+            )
+            if outcome.asset_id is not None:
+                db["assets"].update(
+                    outcome.asset_id,
+                    {**fields, "source": "config", "rights": "owned", "text": mark.text},
+                )
+        for row in db.query(
+            "SELECT id, sha256 FROM assets WHERE kind = 'mark' AND source = 'config' "
+            "AND retired_at IS NULL"
+        ):
+            if row["sha256"] not in wanted:
+                store.remove_asset(db, row["id"])
+
+
+def resolve(db: Database, ref: str) -> dict[str, Any] | None:
+    """An asset by id, or by a SHA-256 prefix of at least 8 hex digits (unique)."""
+    if ref.isdigit():
+        return (
+            db["assets"].get(int(ref)) if db["assets"].count_where("id = ?", [int(ref)]) else None
+        )
+    ref = ref.lower()
+    if len(ref) < 8 or any(c not in "0123456789abcdef" for c in ref):
+        return None
+    rows = list(db.query("SELECT * FROM assets WHERE sha256 LIKE ? LIMIT 2", [ref + "%"]))
+    return rows[0] if len(rows) == 1 else None

@@ -1,0 +1,204 @@
+"""Import the owner's product catalogue sheet: products with their photos, copy and list prices.
+
+Brand owners think in products, and a finding should say "a copy of the Chaz Kangeroo Hoodie
+(list price 52 USD)". Each row becomes a ``products`` row; its photos become image assets and its
+description a copy asset, all pointing at the product. Rows are independent: a bad row is
+reported with its line number and the others are imported.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import html
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from price_parser import Price
+from sqlite_utils import Database
+
+from listingguard import store
+from listingguard.assets import DEFAULT_LIMITS, Outcome, register_files, register_text
+from listingguard.config import Assets, Catalogue
+from listingguard.errors import ListingGuardError
+
+_CURRENCY_SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "CNY", "₹": "INR", "R$": "BRL"}
+
+
+class CatalogueError(ListingGuardError):
+    """The sheet as a whole cannot be read (encoding, missing columns)."""
+
+
+@dataclass
+class RowResult:
+    """What one catalogue row produced."""
+
+    line: int
+    sku: str
+    product_id: int | None = None
+    status: str = "added"  # added, updated, refused
+    reason: str = ""
+    assets: list[Outcome] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "line": self.line,
+            "sku": self.sku,
+            "product_id": self.product_id,
+            "status": self.status,
+            "reason": self.reason,
+            "assets": [a.as_dict() for a in self.assets],
+        }
+
+
+def with_columns(columns: Catalogue, overrides: dict[str, str]) -> Catalogue:
+    """The configured column names with command-line ``key=column`` overrides applied."""
+    known = {f.name for f in dataclasses.fields(Catalogue)}
+    for key in overrides:
+        if key not in known:
+            raise CatalogueError(f"--column {key}=...: unknown key; known keys: {', '.join(known)}")
+    return dataclasses.replace(columns, **overrides)
+
+
+def _read_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CatalogueError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise CatalogueError(
+            f"{path}: line {line}: not UTF-8 text; save the sheet as UTF-8 CSV"
+        ) from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = reader.fieldnames or []
+    if not header:
+        raise CatalogueError(f"{path}: the sheet is empty (no header row)")
+
+    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        start = 2
+        for row in reader:
+            yield start, row
+            start = reader.line_num + 1
+
+    return header, rows()
+
+
+def _price(text: str, currency_cell: str, default_currency: str) -> tuple[float | None, str | None]:
+    """Amount and ISO currency of a price cell such as ``52``, ``$52.00`` or ``1.234,50 €``."""
+    if not text.strip():
+        return None, None
+    price = Price.fromstring(text)
+    if price.amount is None:
+        raise ValueError(f"price {text!r} is not a number")
+    code = currency_cell.strip().upper() or None
+    if code is None and price.currency:
+        symbol = price.currency.strip()
+        code = _CURRENCY_SYMBOLS.get(
+            symbol, symbol.upper() if re.fullmatch(r"[A-Za-z]{3}", symbol) else None
+        )
+    return float(price.amount), code or default_currency
+
+
+def import_catalogue(
+    db: Database,
+    path: Path,
+    columns: Catalogue,
+    *,
+    limits: Assets = DEFAULT_LIMITS,
+    images_dir: Path | None = None,
+) -> Iterator[RowResult]:
+    """Import every row of a CSV catalogue; yields one RowResult per row, in order."""
+    header, rows = _read_rows(path)
+    for key in ("sku", "name"):
+        column = getattr(columns, key)
+        if column not in header:
+            raise CatalogueError(
+                f"{path}: no column {column!r} for the product {key} (catalogue.{key} in "
+                f"config.toml, or --column {key}=NAME); the sheet has: {', '.join(header)}"
+            )
+    folder = images_dir or (path.parent / columns.images_dir)
+    for line, row in rows:
+        yield _import_row(db, line, row, columns, folder, limits)
+
+
+def _cell(row: dict[str, str], column: str) -> str:
+    value = row.get(column)
+    return html.unescape(value).strip() if value else ""
+
+
+def _import_row(
+    db: Database, line: int, row: dict[str, str], columns: Catalogue, folder: Path, limits: Assets
+) -> RowResult:
+    sku, name = _cell(row, columns.sku), _cell(row, columns.name)
+    result = RowResult(line=line, sku=sku)
+    if not sku or not name:
+        result.status, result.reason = "refused", f"empty {'SKU' if not sku else 'name'}"
+        return result
+    try:
+        amount, currency = _price(
+            _cell(row, columns.price), _cell(row, columns.currency), columns.default_currency
+        )
+    except ValueError as exc:
+        result.status, result.reason = "refused", str(exc)
+        return result
+    description = _cell(row, columns.description)
+    with db.atomic():
+        existed = db["products"].count_where("sku = ?", [sku]) > 0
+        result.product_id = store.save_product(
+            db,
+            {
+                "sku": sku,
+                "name": name,
+                "list_price": amount,
+                "currency": currency,
+                "category": _cell(row, columns.category) or None,
+                "description": description or None,
+            },
+        )
+    result.status = "updated" if existed else "added"
+    photos = [p.strip() for p in _cell(row, columns.images).split(columns.image_separator)]
+    for photo in filter(None, photos):
+        if re.match(r"^[a-z][a-z0-9+.-]*://", photo, re.I):
+            result.assets.append(
+                Outcome(photo, "refused", "a URL: download the photo and name the file")
+            )
+            continue
+        for outcome in register_files(
+            db,
+            [folder / photo],
+            kind="image",
+            limits=limits,
+            product_id=result.product_id,
+            source="catalogue",
+        ):
+            _claim(db, outcome, result.product_id)
+            result.assets.append(outcome)
+    if description:
+        outcome = register_text(
+            db,
+            description,
+            kind="copy",
+            name=f"{sku} description",
+            product_id=result.product_id,
+            source="catalogue",
+        )
+        _claim(db, outcome, result.product_id)
+        result.assets.append(outcome)
+    return result
+
+
+def _claim(db: Database, outcome: Outcome, product_id: int | None) -> None:
+    """An asset registered earlier without a product now belongs to this row's product."""
+    if outcome.status == "exists" and outcome.asset_id is not None and product_id is not None:
+        with db.atomic():
+            db.execute(
+                "UPDATE assets SET product_id = ? WHERE id = ? AND product_id IS NULL",
+                [product_id, outcome.asset_id],
+            )

@@ -1,0 +1,602 @@
+"""The ``listingguard`` command: a thin layer that parses options, calls the glue, prints results.
+
+Exit codes: 0 done; 1 done, but some inputs were refused; 2 bad input (config, arguments, files
+that make the whole command impossible). Library errors arrive as ListingGuardError and are
+printed as one message each, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from listingguard import __version__, store
+from listingguard import config as config_mod
+from listingguard.assets import Licence, Outcome, register_files, register_text, resolve
+from listingguard.catalogue import import_catalogue, with_columns
+from listingguard.errors import ConfigError, ListingGuardError, NotFound
+from listingguard.workspace import Workspace, open_workspace, template_config
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class Group(click.Group):
+    """Turns ListingGuardError into a message and its exit code; lists commands in order."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            for line in str(exc).splitlines():
+                err.print(escape(line), markup=True)
+            ctx.exit(exc.exit_code)
+        except ListingGuardError as exc:
+            err.print(f"Error: {escape(str(exc))}")
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            err.print("Interrupted: everything recorded before the interruption is kept.")
+            ctx.exit(130)
+
+
+def config_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=config_mod.DEFAULT_CONFIG,
+        show_default=True,
+        envvar="LISTINGGUARD_CONFIG",
+        help="The configuration file (its folder holds the database).",
+    )(f)
+
+
+def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(f)
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="listingguard")
+def cli() -> None:
+    """Protect a brand on marketplaces: find counterfeit listings, check your own listings
+    before they go live, and draft takedown notices with evidence.
+
+    \b
+    Example:
+      listingguard demo            # a demo workspace with the bundled catalogue
+      listingguard init myshop     # a new workspace: config.toml and a database
+    """
+
+
+# -- init and config ----------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option(
+    "--force", is_flag=True, help="Overwrite an existing config.toml (the database is kept)."
+)
+def init(directory: Path, force: bool) -> None:
+    """Create a workspace: a commented config.toml, asset folders and an empty database.
+
+    \b
+    Example:
+      listingguard init myshop && cd myshop && listingguard config check
+    """
+    config_path = directory / "config.toml"
+    if config_path.exists() and not force:
+        raise ListingGuardError(
+            f"{config_path} exists; pass --force to overwrite it (the database is kept)"
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    config_path.write_text(template_config(), encoding="utf-8")
+    ws = open_workspace(config_path, create=True)
+    for folder in ws.config.assets.folders:
+        folder.path.mkdir(parents=True, exist_ok=True)
+    err.print(f"Wrote {escape(str(config_path))} and {escape(str(ws.config.workspace.database))}.")
+    err.print(
+        "Next: put your details and marks in config.toml, then register your photos with "
+        "'listingguard assets add PHOTOS_FOLDER' or your catalogue with "
+        "'listingguard assets import CATALOGUE.csv'."
+    )
+    ws.close()
+
+
+@cli.group(cls=Group)
+def config() -> None:
+    """Check the configuration file.
+
+    \b
+    Example:
+      listingguard config check --config shop/config.toml
+    """
+
+
+@config.command("check")
+@config_option
+@json_option
+def config_check(config_path: Path, as_json: bool) -> None:
+    """Validate config.toml and the secrets its enabled alert channels need.
+
+    Every problem is listed with its key path; the exit code is 2 when there is any.
+
+    \b
+    Example:
+      listingguard config check
+      listingguard config check --json     # the configuration as the program reads it
+    """
+    cfg = config_mod.load(config_path)
+    problems: list[str] = []
+    secrets = [
+        (cfg.alerts.email.enabled, cfg.alerts.email.password_env, "alerts.email.password_env"),
+        (cfg.alerts.webhook.enabled, cfg.alerts.webhook.url_env, "alerts.webhook.url_env"),
+    ]
+    for enabled, env_name, key in secrets:
+        if enabled:
+            try:
+                cfg.secret(env_name, key)
+            except ConfigError as exc:
+                problems += exc.problems
+    if problems:
+        raise ConfigError(str(config_path), problems)
+    if as_json:
+        print_json(config_mod.as_dict(cfg))
+        return
+    out.print(
+        f"{escape(str(config_path))}: OK — {len(cfg.marks)} marks, "
+        f"{len(cfg.marketplaces)} marketplaces, {len(cfg.authorised)} authorised sellers"
+    )
+
+
+# -- assets -------------------------------------------------------------------------------------
+
+
+@cli.group(cls=Group)
+def assets() -> None:
+    """Register what you own: word marks, product photos, logos and product copy.
+
+    \b
+    Example:
+      listingguard assets add photos/ --kind image
+      listingguard assets add --kind mark "Luma" "LumaTech"
+      listingguard assets import catalogue.csv
+      listingguard assets list
+    """
+
+
+def _licence(
+    rights: str,
+    licensor: str | None,
+    territory: tuple[str, ...],
+    platform: tuple[str, ...],
+    expires: Any,
+) -> Licence | None:
+    given = licensor or territory or platform or expires
+    if rights != "licensed":
+        if given:
+            raise click.UsageError(
+                "--licensor, --territory, --platform and --expires go with --rights licensed"
+            )
+        return None
+    if not licensor:
+        raise click.UsageError("--rights licensed needs --licensor NAME (who granted the licence)")
+    return Licence(
+        licensor=licensor,
+        territories=tuple(t.upper() for t in territory),
+        platforms=tuple(p.lower() for p in platform),
+        expires=expires.date().isoformat() if expires else None,
+    )
+
+
+def _report(
+    outcomes: Iterable[Outcome], as_json: bool, verbose: bool, total: int | None = None
+) -> int:
+    """Print outcomes as they come (refusals always), then a summary; returns the exit code."""
+    results: list[Outcome] = []
+    counts: Counter[str] = Counter()
+    for o in outcomes:
+        results.append(o)
+        counts[o.status] += 1
+        if as_json:
+            continue
+        if o.status == "refused":
+            err.print(f"refused: {escape(o.item)}: {escape(o.reason)}")
+        elif verbose and o.status != "skipped":
+            line = f"{o.status}: {o.item}" + (f" ({o.reason})" if o.reason else "")
+            err.print(escape(line))
+    if as_json:
+        print_json({"results": [o.as_dict() for o in results], "counts": dict(counts)})
+    else:
+        parts = [f"{counts['added']} added"]
+        if counts["exists"]:
+            parts.append(f"{counts['exists']} already registered")
+        parts.append(f"{counts['refused']} refused")
+        if counts["skipped"]:
+            parts.append(f"{counts['skipped']} skipped (not image or text files by name)")
+        out.print(", ".join(parts) + ".")
+        if counts["exists"] and not counts["added"] and not counts["refused"]:
+            out.print("Nothing new: every file is already registered.")
+    return 1 if counts["refused"] else 0
+
+
+@assets.command("add")
+@click.argument("items", nargs=-1)
+@click.option(
+    "--kind",
+    type=click.Choice(["image", "copy", "logo", "mark"]),
+    default="image",
+    show_default=True,
+    help="What the files (or, for mark, the texts) are.",
+)
+@click.option(
+    "--rights",
+    type=click.Choice(["owned", "licensed", "third_party"]),
+    default="owned",
+    show_default=True,
+    help="Owned, licensed from someone, or someone else's (for self-checks).",
+)
+@click.option(
+    "--name", help="A name for the asset (one file or mark only); default: the file name."
+)
+@click.option("--product", "product_sku", metavar="SKU", help="Attach to this catalogue product.")
+@click.option("--licensor", help="Who granted the licence (with --rights licensed).")
+@click.option(
+    "--territory",
+    multiple=True,
+    metavar="CC",
+    help="Where the licence applies (ISO country code; repeat).",
+)
+@click.option(
+    "--platform", multiple=True, help="Platforms the licence covers (e.g. amazon; repeat)."
+)
+@click.option(
+    "--expires", type=click.DateTime(formats=["%Y-%m-%d"]), help="Licence end date, YYYY-MM-DD."
+)
+@click.option("-v", "--verbose", is_flag=True, help="List every file, not only refusals.")
+@config_option
+@json_option
+def assets_add(
+    items: tuple[str, ...],
+    kind: str,
+    rights: str,
+    name: str | None,
+    product_sku: str | None,
+    licensor: str | None,
+    territory: tuple[str, ...],
+    platform: tuple[str, ...],
+    expires: Any,
+    verbose: bool,
+    config_path: Path,
+    as_json: bool,
+) -> None:
+    """Register files or folders (recursively) as images, logos or copy; or word marks.
+
+    Each file is identified by its SHA-256, so adding it again changes nothing. Broken, hostile
+    or oversized files are refused with a reason; the others are still added, and the exit code
+    is then 1. With no PATH, the folders of [[assets.folders]] in config.toml are registered.
+
+    \b
+    Example:
+      listingguard assets add photos/ --kind image
+      listingguard assets add brochure.txt --kind copy --name "Hoodie copy"
+      listingguard assets add --kind mark "Luma" "ルマ"
+      listingguard assets add partner.jpg --rights licensed --licensor "ACME" \\
+          --territory US --platform amazon --expires 2027-06-30
+    """
+    licence = _licence(rights, licensor, territory, platform, expires)
+    ws = open_workspace(config_path)
+    try:
+        product_id = _product_id(ws, product_sku)
+        if kind == "mark":
+            if not items:
+                raise click.UsageError(
+                    "name the marks: listingguard assets add --kind mark TEXT..."
+                )
+            if name and len(items) > 1:
+                raise click.UsageError("--name goes with one mark only")
+            outcomes: Iterable[Outcome] = (
+                register_text(
+                    ws.db,
+                    t,
+                    kind="mark",
+                    name=name or "",
+                    rights=rights,
+                    product_id=product_id,
+                    licence=licence,
+                )
+                for t in items
+            )
+        else:
+            outcomes = _file_outcomes(ws, items, kind, rights, name, licence, product_id)
+        code = _report(outcomes, as_json, verbose)
+    finally:
+        ws.close()
+    sys.exit(code)
+
+
+def _product_id(ws: Workspace, sku: str | None) -> int | None:
+    if sku is None:
+        return None
+    row = next(iter(ws.db.query("SELECT id FROM products WHERE sku = ?", [sku])), None)
+    if row is None:
+        raise NotFound(f"no product with SKU {sku!r}; import your catalogue first")
+    return int(row["id"])
+
+
+def _file_outcomes(
+    ws: Workspace,
+    items: tuple[str, ...],
+    kind: Any,
+    rights: str,
+    name: str | None,
+    licence: Licence | None,
+    product_id: int | None,
+) -> Iterable[Outcome]:
+    limits = ws.config.assets
+    if items:
+        paths = [Path(i) for i in items]
+        if name and (len(paths) > 1 or paths[0].is_dir()):
+            raise click.UsageError("--name goes with one file only")
+        yield from register_files(
+            ws.db,
+            paths,
+            kind=kind,
+            rights=rights,
+            limits=limits,
+            name=name,
+            licence=licence,
+            product_id=product_id,
+        )
+        return
+    if not limits.folders:
+        raise click.UsageError("name files or folders, or list [[assets.folders]] in config.toml")
+    for folder in limits.folders:
+        yield from register_files(
+            ws.db,
+            [folder.path],
+            kind=folder.kind,
+            rights=folder.rights,
+            limits=limits,
+            licence=licence,
+            product_id=product_id,
+        )
+
+
+@assets.command("list")
+@click.option(
+    "--kind", type=click.Choice(["image", "copy", "logo", "mark"]), help="Only this kind."
+)
+@click.option(
+    "--rights", type=click.Choice(["owned", "licensed", "third_party"]), help="Only these rights."
+)
+@click.option(
+    "--all",
+    "show_all",
+    is_flag=True,
+    help="Include retired assets (removed while findings cite them).",
+)
+@config_option
+@json_option
+def assets_list(
+    kind: str | None, rights: str | None, show_all: bool, config_path: Path, as_json: bool
+) -> None:
+    """List registered assets.
+
+    \b
+    Example:
+      listingguard assets list --kind mark
+      listingguard assets list --json | jq '.[].sha256'
+    """
+    ws = open_workspace(config_path)
+    rows = store.list_assets(ws.db, kind=kind, rights=rights, retired=show_all)
+    ws.close()
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("id", "kind", "name", "rights", "product", "sha256", "detail")
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            r["kind"],
+            escape(r["name"]),
+            r["rights"],
+            escape(r["product_sku"] or ""),
+            r["sha256"][:12],
+            escape(_detail(r)),
+        )
+    out.print(table)
+    out.print(f"{len(rows)} assets.")
+
+
+def _detail(row: dict[str, Any]) -> str:
+    bits = []
+    if row["media"]:
+        m = row["media"]
+        bits.append(f"{m['format']} {m['width']}x{m['height']}")
+    if row["kind"] == "mark" and row["aliases"]:
+        bits.append("aliases: " + ", ".join(row["aliases"]))
+    if row["registrations"]:
+        bits.append(", ".join(f"{r['office']} {r['number']}" for r in row["registrations"]))
+    if row["licensor"]:
+        bits.append(
+            f"licensed by {row['licensor']}"
+            + (f" until {row['licence_expires']}" if row["licence_expires"] else "")
+        )
+    if row["retired_at"]:
+        bits.append(f"retired {row['retired_at']}")
+    return "; ".join(bits)
+
+
+@assets.command("remove")
+@click.argument("refs", nargs=-1, required=True)
+@config_option
+def assets_remove(refs: tuple[str, ...], config_path: Path) -> None:
+    """Remove assets by id or SHA-256 prefix (8 or more hex digits).
+
+    An asset that findings cite is retired instead, so their evidence stays whole. Marks from
+    config.toml are removed by deleting them there.
+
+    \b
+    Example:
+      listingguard assets remove 12 3f9a2c1b
+    """
+    ws = open_workspace(config_path)
+    missing = 0
+    try:
+        for ref in refs:
+            row = resolve(ws.db, ref)
+            if row is None:
+                err.print(f"not found: {escape(ref)} (give an asset id or a unique SHA-256 prefix)")
+                missing += 1
+                continue
+            if row["source"] == "config":
+                err.print(f"kept: {escape(row['name'])} comes from config.toml; delete it there")
+                missing += 1
+                continue
+            with ws.db.atomic():
+                what = store.remove_asset(ws.db, row["id"])
+            out.print(f"{what}: asset {row['id']} ({escape(row['name'])})")
+    finally:
+        ws.close()
+    sys.exit(1 if missing else 0)
+
+
+@assets.command("import")
+@click.argument("catalogue", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--images-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the photo files are (default: catalogue.images_dir beside the sheet).",
+)
+@click.option(
+    "--column",
+    "columns",
+    multiple=True,
+    metavar="KEY=COLUMN",
+    help="Override a column name, e.g. --column sku=SKU (keys as in [catalogue]).",
+)
+@config_option
+@json_option
+def assets_import(
+    catalogue: Path,
+    images_dir: Path | None,
+    columns: tuple[str, ...],
+    config_path: Path,
+    as_json: bool,
+) -> None:
+    """Import a product catalogue (CSV): products, their photos, copy and list prices.
+
+    One row per product; column names come from [catalogue] in config.toml. Bad rows and
+    photos are reported with their line; the rest is imported, and the exit code is then 1.
+
+    \b
+    Example:
+      listingguard assets import catalogue.csv
+      listingguard assets import export.csv --column sku=SKU --column images=photos --images-dir pics/
+    """
+    overrides = {}
+    for c in columns:
+        key, sep, value = c.partition("=")
+        if not sep or not value:
+            raise click.BadParameter(f"{c!r}: expected KEY=COLUMN", param_hint="--column")
+        overrides[key.strip()] = value.strip()
+    ws = open_workspace(config_path)
+    try:
+        spec = with_columns(ws.config.catalogue, overrides)
+        rows = []
+        bad = 0
+        for row in import_catalogue(
+            ws.db, catalogue, spec, limits=ws.config.assets, images_dir=images_dir
+        ):
+            rows.append(row)
+            problems = [a for a in row.assets if a.status == "refused"]
+            bad += (row.status == "refused") + len(problems)
+            if not as_json:
+                if row.status == "refused":
+                    err.print(f"line {row.line}: refused: {escape(row.reason)}")
+                for a in problems:
+                    err.print(
+                        f"line {row.line}: {escape(row.sku)}: refused {escape(a.item)}: {escape(a.reason)}"
+                    )
+    finally:
+        ws.close()
+    if as_json:
+        print_json([r.as_dict() for r in rows])
+    else:
+        status = Counter(r.status for r in rows)
+        assets_ = Counter(a.status for r in rows for a in r.assets)
+        out.print(
+            f"{len(rows)} rows: {status['added']} products added, {status['updated']} updated, "
+            f"{status['refused']} refused; assets: {assets_['added']} added, "
+            f"{assets_['exists']} already registered, {assets_['refused']} refused."
+        )
+    sys.exit(1 if bad else 0)
+
+
+# -- demo ---------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Build the demo workspace here (default: a new temporary folder).",
+)
+@json_option
+def demo(directory: Path | None, as_json: bool) -> None:
+    """Build a demo workspace from the bundled catalogue and register its marks, photos and copy.
+
+    The workspace is an ordinary one: cd into it and every other command works on it.
+
+    \b
+    Example:
+      listingguard demo
+      listingguard demo --dir /tmp/lg-demo && cd /tmp/lg-demo && listingguard assets list
+    """
+    from listingguard.demo import build
+
+    result = build(directory)
+    summary = result.summary()
+    result.workspace.close()
+    if as_json:
+        print_json(summary)
+        return
+    out.print(f"Demo workspace: {escape(summary['directory'])}")
+    marks = ", ".join(
+        m["text"] + (f" ({', '.join(m['aliases'])})" if m["aliases"] else "")
+        for m in summary["marks"]
+    )
+    out.print(f"Word marks: {escape(marks)}")
+    table = Table("SKU", "product", "list price", "photos", "copy", title="Catalogue registered")
+    for p in summary["products"]:
+        price = f"{p['list_price']:g} {p['currency']}" if p["list_price"] is not None else ""
+        table.add_row(
+            escape(p["sku"]), escape(p["name"]), price, str(p["photos"] or 0), str(p["copy"] or 0)
+        )
+    out.print(table)
+    c = summary["counts"]
+    out.print(f"{c['mark']} marks, {c['image']} photos and {c['copy']} copy texts registered.")
+    for r in summary["refused"]:
+        err.print(f"refused: line {r['line']}: {escape(r['item'])}: {escape(r['reason'])}")
+    out.print(f"Try: cd {escape(summary['directory'])} && listingguard assets list")
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,378 @@
+"""The user's config.toml, loaded once at the entry point into frozen dataclasses.
+
+Every key of the committed example ``config.toml`` is a field here; ``Loader`` (configschema)
+turns mistakes into messages such as
+``config.toml: marks[1].registrations[0].classes: expected a list of integers 1-45, got "25"``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import re
+import tomllib
+import zoneinfo
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from listingguard.configschema import EnvVar, Loader, option
+from listingguard.errors import ConfigError
+
+DEFAULT_CONFIG = Path("config.toml")
+
+AssetKind = Literal["mark", "image", "copy", "logo"]
+FileKind = Literal["image", "copy", "logo"]
+Rights = Literal["owned", "licensed", "third_party"]
+Severity = Literal["low", "medium", "high"]
+SpiderKind = Literal["structured", "shopify", "woocommerce", "amazon", "ebay", "selectors"]
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+
+def _nonempty(v: str) -> str | None:
+    return None if v.strip() else "a non-empty string"
+
+
+def _email(v: str) -> str | None:
+    return None if _EMAIL.match(v) else "an email address"
+
+
+def _emails(v: tuple[str, ...]) -> str | None:
+    return None if all(_EMAIL.match(x) for x in v) else "a list of email addresses"
+
+
+def _phone(v: str) -> str | None:
+    digits = sum(c.isdigit() for c in v)
+    ok = digits >= 6 and re.fullmatch(r"[0-9+().\-\s/x]+", v)
+    return None if ok else 'a phone number with its country code (e.g. "+1 555 0100")'
+
+
+def _classes(v: tuple[int, ...]) -> str | None:
+    ok = v and all(1 <= c <= 45 for c in v)
+    return None if ok else "a list of integers 1-45"
+
+
+def _countries(v: tuple[str, ...]) -> str | None:
+    ok = v and all(_COUNTRY.match(c) or c in ("EU", "WO", "EM") for c in v)
+    return None if ok else 'a list of country codes (ISO 3166-1 alpha-2 like "US", or "EU", "WO")'
+
+
+def _fraction(v: float) -> str | None:
+    return None if 0.0 <= v <= 1.0 else "a number from 0 to 1"
+
+
+def _positive(v: float) -> str | None:
+    return None if v > 0 else "a number above 0"
+
+
+def _cron(v: str) -> str | None:
+    # APScheduler's own parser, so that what passes here is what the scheduler will run.
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(v)
+    except ValueError:
+        return 'a cron expression of five fields (e.g. "0 */6 * * *")'
+    return None
+
+
+def _timezone(v: str) -> str | None:
+    try:
+        zoneinfo.ZoneInfo(v)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return 'an IANA time zone (e.g. "UTC", "Asia/Shanghai")'
+    return None
+
+
+def _urls(v: tuple[str, ...]) -> str | None:
+    ok = all(re.match(r"^https?://[^\s/]+", u) for u in v)
+    return None if ok else "a list of http(s) URLs"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Where the database and the files a sweep writes live (relative to config.toml's folder)."""
+
+    database: Path = Path("listingguard.db")
+    evidence: Path = Path("evidence")
+    reports: Path = Path("reports")
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The rights owner or its agent: every notice names them, so every key is required."""
+
+    legal_name: str = option(check=_nonempty)
+    company: str = option(check=_nonempty)
+    address: str = option(check=_nonempty)
+    email: str = option(check=_email)
+    phone: str = option(check=_phone)
+    signature: str = option(check=_nonempty)
+    role: Literal["owner", "agent"] = "owner"
+    website: str = ""
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One registration of a word mark at an office (USPTO, EUIPO, CNIPA, WIPO, ...)."""
+
+    office: str = option(check=_nonempty)
+    number: str = option(check=_nonempty)
+    classes: tuple[int, ...] = option(check=_classes, expected="a list of integers 1-45")
+    jurisdictions: tuple[str, ...] = option(check=_countries)
+    registered: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A word mark the owner holds, with its spellings in other scripts and its registrations."""
+
+    text: str = option(check=_nonempty)
+    aliases: tuple[str, ...] = ()
+    registrations: tuple[Registration, ...] = ()
+
+
+@dataclass(frozen=True)
+class AssetFolder:
+    """A folder registered by ``listingguard assets add`` when it is given no paths."""
+
+    path: Path
+    kind: FileKind = "image"
+    rights: Rights = "owned"
+
+
+@dataclass(frozen=True)
+class Assets:
+    """Asset folders and the limits that keep hostile files from exhausting the machine."""
+
+    folders: tuple[AssetFolder, ...] = ()
+    max_image_bytes: int = option(25_000_000, check=_positive)
+    max_image_pixels: int = option(50_000_000, check=_positive)
+    max_text_bytes: int = option(1_000_000, check=_positive)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Column names of the owner's catalogue sheet for ``listingguard assets import``."""
+
+    sku: str = "family"
+    name: str = "name"
+    price: str = "price"
+    currency: str = "currency"
+    default_currency: str = option(
+        "USD",
+        check=lambda v: (
+            None if re.fullmatch(r"[A-Z]{3}", v) else 'an ISO 4217 currency code (e.g. "USD")'
+        ),
+    )
+    category: str = "category"
+    images: str = "images"
+    image_separator: str = ";"
+    description: str = "description"
+    images_dir: str = "images"
+
+
+@dataclass(frozen=True)
+class Authorised:
+    """An authorised seller or licensee: their listings are never reported."""
+
+    name: str = option(check=_nonempty)
+    kind: Literal["seller", "licensee"] = "seller"
+    marketplaces: tuple[str, ...] = ()
+    seller_ids: tuple[str, ...] = ()
+    seller_names: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
+    until: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Marketplace:
+    """One marketplace to sweep; the crawler issue adds its spider-specific keys."""
+
+    kind: SpiderKind
+    start_urls: tuple[str, ...] = option((), check=_urls)
+    enabled: bool = True
+    local: bool = False
+    schedule: str | None = option(None, check=_cron)
+    delay: float | None = option(None, check=lambda v: None if v >= 0 else "seconds, 0 or more")
+
+
+@dataclass(frozen=True)
+class Matching:
+    """Decision thresholds; scores are calibrated so that 0.5 is the decision point."""
+
+    min_score: float = option(0.5, check=_fraction)
+    low_price_ratio: float = option(0.5, check=_fraction)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Default cron expressions for sweeps, takedown re-checks and the daily digest."""
+
+    timezone: str = option("UTC", check=_timezone)
+    sweep: str = option("0 */6 * * *", check=_cron)
+    recheck: str = option("30 6 * * *", check=_cron)
+    digest: str = option("0 7 * * *", check=_cron)
+
+
+@dataclass(frozen=True)
+class EmailAlert:
+    """SMTP alerts; the password is read from the environment variable named by password_env."""
+
+    enabled: bool = False
+    host: str = ""
+    port: int = option(587, check=lambda v: None if 0 < v < 65536 else "a port number 1-65535")
+    starttls: bool = True
+    username: str = ""
+    password_env: EnvVar | None = None
+    sender: str = ""
+    recipients: tuple[str, ...] = option((), check=_emails)
+
+
+@dataclass(frozen=True)
+class WebhookAlert:
+    """A JSON webhook (chat tools); its URL carries a token, so it too comes from the environment."""
+
+    enabled: bool = False
+    url_env: EnvVar | None = None
+
+
+@dataclass(frozen=True)
+class Alerts:
+    min_severity: Severity = "high"
+    email: EmailAlert = EmailAlert()
+    webhook: WebhookAlert = WebhookAlert()
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration; ``path`` is the file it came from (errors and relative paths)."""
+
+    owner: Owner
+    workspace: Workspace = Workspace()
+    marks: tuple[Mark, ...] = ()
+    assets: Assets = Assets()
+    catalogue: Catalogue = Catalogue()
+    authorised: tuple[Authorised, ...] = ()
+    marketplaces: dict[str, Marketplace] = dataclasses.field(default_factory=dict)
+    matching: Matching = Matching()
+    schedule: Schedule = Schedule()
+    alerts: Alerts = Alerts()
+    path: Path = dataclasses.field(default=DEFAULT_CONFIG, init=False, compare=False)
+
+    def secret(self, env_name: EnvVar | None, key: str) -> str:
+        """The secret that the environment variable named at ``key`` holds; a ConfigError if unset."""
+        if env_name is None:
+            raise ConfigError(str(self.path), [f"{key}: required key is missing"])
+        value = os.environ.get(env_name)
+        if not value:
+            raise ConfigError(
+                str(self.path), [f"{key}: environment variable {env_name} is not set"]
+            )
+        return value
+
+
+def _relative_paths(config: Config, base: Path) -> Config:
+    """Workspace paths that the dataclass defaults left relative are made relative to the file."""
+    ws = config.workspace
+    fixed = {
+        f.name: getattr(ws, f.name)
+        if getattr(ws, f.name).is_absolute()
+        else base / getattr(ws, f.name)
+        for f in dataclasses.fields(ws)
+    }
+    return dataclasses.replace(config, workspace=Workspace(**fixed))
+
+
+def _cross_checks(config: Config) -> list[str]:
+    """Rules that involve several keys at once."""
+    problems = []
+    email = config.alerts.email
+    if email.enabled:
+        for key in ("host", "sender", "recipients", "password_env"):
+            if not getattr(email, key):
+                problems.append(f"alerts.email.{key}: required when alerts.email.enabled = true")
+        if email.sender and not _EMAIL.match(email.sender):
+            problems.append(f'alerts.email.sender: expected an email address, got "{email.sender}"')
+    if config.alerts.webhook.enabled and not config.alerts.webhook.url_env:
+        problems.append("alerts.webhook.url_env: required when alerts.webhook.enabled = true")
+    for i, a in enumerate(config.authorised):
+        if not (a.seller_ids or a.seller_names or a.domains):
+            problems.append(
+                f"authorised[{i}]: name at least one of seller_ids, seller_names or domains"
+            )
+    seen: dict[str, int] = {}
+    for i, m in enumerate(config.marks):
+        key = m.text.casefold()
+        if key in seen:
+            problems.append(f"marks[{i}].text: {m.text!r} is already marks[{seen[key]}]")
+        seen.setdefault(key, i)
+    return problems
+
+
+def parse(text: str, path: Path) -> Config:
+    """Parse config text; ``path`` names the file in errors and anchors relative paths."""
+    name = str(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        where = re.search(r"\(at line (\d+), column (\d+)\)", message)
+        if where:
+            message = message[: where.start()].strip()
+            raise ConfigError(
+                name, [f"line {where[1]}, column {where[2]}: TOML syntax error: {message}"]
+            ) from None
+        raise ConfigError(name, [f"TOML syntax error: {message}"]) from None
+    base = path.parent.resolve()
+    loader = Loader(base)
+    config = loader.load(Config, data)
+    if config is not None:
+        loader.problems += _cross_checks(config)
+    if loader.problems or config is None:
+        raise ConfigError(name, loader.problems)
+    config = _relative_paths(config, base)
+    object.__setattr__(config, "path", path)
+    return config
+
+
+def load(path: Path | str = DEFAULT_CONFIG) -> Config:
+    """Read and validate a config file; every problem is reported at once in a ConfigError."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            str(path),
+            ["no such file; create one with 'listingguard init', or pass --config PATH"],
+        ) from None
+    except OSError as exc:
+        raise ConfigError(str(path), [f"cannot read: {exc.strerror}"]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            str(path), [f"line {line}: not UTF-8 text (TOML files are UTF-8)"]
+        ) from None
+    return parse(text, path)
+
+
+def as_dict(config: Config) -> dict[str, Any]:
+    """The configuration as plain data (paths as strings), for ``--json`` output."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, Path):
+            return str(value)
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        if isinstance(value, tuple | list):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        return value
+
+    return plain(dataclasses.asdict(config)) | {"path": str(config.path)}

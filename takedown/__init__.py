@@ -1,0 +1,1 @@
+"""Takedown: platform definitions, notice drafting and validation, evidence packs, case tracking."""
