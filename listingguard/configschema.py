@@ -167,7 +167,7 @@ class Loader:
     def convert(self, tp: Any, value: Any, path: str, meta: Any = None) -> Any:
         """Convert one value to ``tp``; on failure record the problem and return the sentinel."""
         meta = meta or {}
-        converted = self._convert(tp, value, path)
+        converted = self._convert(tp, value, path, meta.get("expected"))
         if converted is _MISSING:
             return _MISSING
         check = meta.get("check")
@@ -178,17 +178,18 @@ class Loader:
                 return _MISSING
         return converted
 
-    def _fail(self, tp: Any, value: Any, path: str) -> Any:
-        self.problem(path, f"expected {describe(tp)}, got {show(value)}")
+    def _fail(self, tp: Any, value: Any, path: str, expected: str | None = None) -> Any:
+        self.problem(path, f"expected {expected or describe(tp)}, got {show(value)}")
         return _MISSING
 
-    def _convert(self, tp: Any, value: Any, path: str) -> Any:
+    def _convert(self, tp: Any, value: Any, path: str, expected: str | None = None) -> Any:
+        """``expected`` (the field's own description) replaces the type's in a top-level mismatch."""
         origin = get_origin(tp)
         if origin in (types.UnionType, typing.Union):
             options = [a for a in get_args(tp) if a is not type(None)]
             if len(options) != 1:
                 raise TypeError(f"unsupported union {tp!r} in config schema")
-            return self._convert(options[0], value, path)
+            return self._convert(options[0], value, path, expected)
         if _is_dataclass_type(tp):
             if not isinstance(value, dict):
                 return self._fail(tp, value, path)
@@ -196,7 +197,7 @@ class Loader:
             return _MISSING if result is None else result
         if origin is tuple:
             if not isinstance(value, list):
-                return self._fail(tp, value, path)
+                return self._fail(tp, value, path, expected)
             inner = get_args(tp)[0]
             items = [self._convert(inner, v, key_path(path, i)) for i, v in enumerate(value)]
             return _MISSING if any(i is _MISSING for i in items) else tuple(items)
@@ -214,17 +215,17 @@ class Loader:
             hint = f' (did you mean "{close[0]}"?)' if close else ""
             self.problem(path, f"expected {describe(tp)}, got {show(value)}{hint}")
             return _MISSING
-        return self._scalar(tp, value, path)
+        return self._scalar(tp, value, path, expected)
 
-    def _scalar(self, tp: Any, value: Any, path: str) -> Any:
+    def _scalar(self, tp: Any, value: Any, path: str, expected: str | None) -> Any:
         if tp is bool:
-            return value if isinstance(value, bool) else self._fail(tp, value, path)
+            return value if isinstance(value, bool) else self._fail(tp, value, path, expected)
         if tp is int:
             ok = isinstance(value, int) and not isinstance(value, bool)
-            return value if ok else self._fail(tp, value, path)
+            return value if ok else self._fail(tp, value, path, expected)
         if tp is float:
             ok = isinstance(value, int | float) and not isinstance(value, bool)
-            return float(value) if ok else self._fail(tp, value, path)
+            return float(value) if ok else self._fail(tp, value, path, expected)
         if tp is dt.date:
             if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
                 return value
@@ -233,13 +234,13 @@ class Loader:
                     return dt.date.fromisoformat(value)
                 except ValueError:
                     pass
-            return self._fail(tp, value, path)
+            return self._fail(tp, value, path, expected)
         if tp is EnvVar:
             if isinstance(value, str) and _ENV_NAME.match(value):
                 return EnvVar(value)
-            return self._fail(tp, value, path)
+            return self._fail(tp, value, path, expected)
         if not isinstance(value, str):
-            return self._fail(tp, value, path)
+            return self._fail(tp, value, path, expected)
         if tp is Path:
             p = Path(value).expanduser()
             return p if p.is_absolute() else self.base_dir / p

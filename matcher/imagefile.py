@@ -88,8 +88,8 @@ def decode(
         raise ImageRejected(f"invalid image size {width}x{height}")
     if width * height > max_pixels:
         raise ImageRejected(
-            f"{width}x{height} pixels ({width * height / 1e6:.0f} MP) is above the "
-            f"{max_pixels / 1e6:.0f} MP limit (a decompression bomb or an oversized image)"
+            f"{width}x{height} pixels ({width * height / 1e6:.3g} MP) is above the "
+            f"{max_pixels / 1e6:.3g} MP limit (a decompression bomb or an oversized image)"
         )
     info = ImageInfo(
         format=im.format or "?",
@@ -115,12 +115,12 @@ def decode(
 
 def _unidentified(data: bytes) -> str:
     head = data[:512]
+    if head.startswith(b"%!PS") or head.startswith(b"\xc5\xd0\xd3\xc6"):
+        return "unsupported image format EPS (allowed: " + ", ".join(FORMATS) + ")"
     if head.lstrip().startswith((b"<", b"{", b"[")) or all(
         32 <= b < 127 or b in (9, 10, 13) for b in head
     ):
         return "not an image: the file holds text"
-    if head.startswith(b"%!PS") or head.startswith(b"\xc5\xd0\xd3\xc6"):
-        return "unsupported image format EPS (allowed: " + ", ".join(FORMATS) + ")"
     return "not an image, or a format other than " + ", ".join(FORMATS)
 
 

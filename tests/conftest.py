@@ -1,0 +1,101 @@
+"""Shared fixtures: a CLI runner, a real workspace on disk, real image files (good and hostile)."""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from listingguard.cli import cli
+from listingguard.demo import catalogue_source
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _no_user_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LISTINGGUARD_CONFIG", raising=False)
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def catalogue() -> Path:
+    """The bundled demo catalogue (real Luma product photos and copy)."""
+    return catalogue_source()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, runner: CliRunner) -> Path:
+    """A fresh workspace made by ``listingguard init``; returns its config.toml."""
+    result = runner.invoke(cli, ["init", str(tmp_path / "ws")])
+    assert result.exit_code == 0, result.output
+    return tmp_path / "ws" / "config.toml"
+
+
+def png_bomb(width: int = 30000, height: int = 30000) -> bytes:
+    """A valid PNG of width x height black 1-bit pixels that compresses to a few hundred KB.
+
+    Built chunk by chunk so that making it never needs the pixels in memory.
+    """
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
+    row = b"\x00" + b"\x00" * ((width + 7) // 8)
+    comp = zlib.compressobj(9)
+    body = b"".join(comp.compress(row) for _ in range(height)) + comp.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+
+
+def encode(im: Image.Image, fmt: str, **kw: object) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="session")
+def real_jpeg() -> bytes:
+    return (catalogue_source() / "images" / "mh01-black_main.jpg").read_bytes()
+
+
+@pytest.fixture
+def hostile_dir(tmp_path: Path, real_jpeg: bytes) -> Path:
+    """A folder of photos as a brand owner's shared drive might hold them: good, odd and hostile."""
+    d = tmp_path / "hostile"
+    d.mkdir()
+    (d / "good.jpg").write_bytes(real_jpeg)
+    (d / "truncated.jpg").write_bytes(real_jpeg[: len(real_jpeg) // 2])
+    (d / "bomb.png").write_bytes(png_bomb())
+    (d / "cmyk.jpg").write_bytes(encode(Image.new("CMYK", (64, 48), (0, 255, 255, 0)), "JPEG"))
+    sixteen = Image.new("I;16", (64, 48))
+    sixteen.putdata([(x * 1024) % 65536 for x in range(64 * 48)])
+    (d / "sixteen.png").write_bytes(encode(sixteen, "PNG"))
+    frames = [Image.new("RGB", (40, 30), c) for c in ("red", "green", "blue")]
+    gif = io.BytesIO()
+    frames[0].save(gif, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    (d / "animated.gif").write_bytes(gif.getvalue())
+    (d / "empty.jpg").write_bytes(b"")
+    (d / "text.jpg").write_text("this is not a photo, it is a text file\n")
+    sub = d / "sub"
+    sub.mkdir()
+    (sub / "loop").symlink_to("..", target_is_directory=True)  # a folder loop
+    os.symlink(d / "a.jpg", d / "b.jpg")  # a file loop: a.jpg -> b.jpg -> a.jpg
+    os.symlink(d / "b.jpg", d / "a.jpg")
+    (d / "README.md").write_text("notes beside the photos")
+    return d
