@@ -198,7 +198,7 @@ def test_repeated_saves_never_duplicate(
                 {"marketplace": marketplace, "listing_id": listing_id, "url": "u", "title": title},
             )
     assert db["listings"].count == len({(m, i) for m, i, _ in saves})
-    for marketplace, listing_id, title in saves[::-1]:
+    for marketplace, listing_id, _ in saves[::-1]:
         last = [t for m, i, t in saves if (m, i) == (marketplace, listing_id)][-1]
         got = db.execute(
             "SELECT title FROM listings WHERE marketplace = ? AND listing_id = ?",
