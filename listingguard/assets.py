@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
-import unicodedata
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ from listingguard import store
 from listingguard.config import Assets, Config
 from matcher.imagefile import ImageRejected
 from matcher.imagefile import decode as decode_image
-from matcher.textfile import TextRejected, check_mark, decode_text
+from matcher.textfile import TextRejected, check_mark, decode_text, mark_identity
 
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
@@ -81,7 +82,12 @@ def sha256_bytes(data: bytes) -> str:
 
 def mark_key(text: str) -> str:
     """The SHA-256 that identifies a word mark: "Luma" and "LUMA" are one mark."""
-    return sha256_bytes(unicodedata.normalize("NFC", text).casefold().encode("utf-8"))
+    return sha256_bytes(mark_identity(text).encode("utf-8"))
+
+
+def shown(path: Path | str) -> str:
+    """A path as text that can be stored and printed: undecodable bytes of a file name as \\xNN."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def text_key(text: str) -> str:
@@ -100,17 +106,17 @@ def walk(paths: Iterable[Path], suffixes: frozenset[str]) -> Iterator[Outcome | 
     seen_dirs: set[str] = set()
     for top in paths:
         try:
-            is_dir = top.is_dir()
-            exists = is_dir or top.is_file()
+            mode = top.stat().st_mode
         except OSError as exc:
             yield _unreadable(top, exc)
             continue
-        if not exists:
-            yield Outcome(str(top), "refused", _missing_reason(top))
-        elif not is_dir:
+        if not stat.S_ISDIR(mode):
             yield top
         else:
-            for root, dirs, files in os.walk(top, followlinks=True, onerror=None):
+            errors: list[OSError] = []
+            for root, dirs, files in os.walk(top, followlinks=True, onerror=errors.append):
+                while errors:
+                    yield _unreadable(Path(errors[0].filename or root), errors.pop(0))
                 real = os.path.realpath(root)
                 if real in seen_dirs:
                     dirs[:] = []
@@ -122,35 +128,41 @@ def walk(paths: Iterable[Path], suffixes: frozenset[str]) -> Iterator[Outcome | 
                     if name.startswith("."):
                         continue
                     if path.suffix.lower() not in suffixes:
-                        yield Outcome(str(path), "skipped", "not an asset file by its name")
+                        yield Outcome(shown(path), "skipped", "not an asset file by its name")
                         continue
                     yield path
-
-
-def _missing_reason(path: Path) -> str:
-    if path.is_symlink():
-        try:
-            os.stat(path)
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                return "symbolic link loop"
-        return "broken symbolic link"
-    return "no such file or folder"
+            while errors:
+                yield _unreadable(Path(errors[0].filename or top), errors.pop(0))
 
 
 def _unreadable(path: Path, exc: OSError) -> Outcome:
     if exc.errno == errno.ELOOP:
-        return Outcome(str(path), "refused", "symbolic link loop")
-    return Outcome(str(path), "refused", f"cannot read: {exc.strerror or exc}")
+        return Outcome(shown(path), "refused", "symbolic link loop")
+    if exc.errno == errno.ENOENT:
+        reason = "broken symbolic link" if path.is_symlink() else "no such file or folder"
+        return Outcome(shown(path), "refused", reason)
+    return Outcome(shown(path), "refused", f"cannot read: {exc.strerror or exc}")
 
 
 def _read(path: Path, max_bytes: int) -> bytes:
-    """Read a file after checking its size, so a 10 GB file is never loaded."""
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise ValueError(f"file is {size / 1e6:.1f} MB, above the {max_bytes / 1e6:.1f} MB limit")
-    with open(path, "rb") as fh:
-        return fh.read(max_bytes + 1)
+    """Read a regular file after checking its size, so a 10 GB file or a pipe is never read.
+
+    The descriptor is opened without blocking and checked with fstat, so a named pipe cannot
+    hang the read and a file swapped after the check is still the one measured.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file (a pipe, socket or device)")
+        if info.st_size > max_bytes:
+            raise ValueError(
+                f"file is {info.st_size / 1e6:.1f} MB, above the {max_bytes / 1e6:.1f} MB limit"
+            )
+        data = fh.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ValueError(f"file grew above the {max_bytes / 1e6:.1f} MB limit while read")
+    return data
 
 
 def register_files(
@@ -205,8 +217,8 @@ def _register_file(
     except OSError as exc:
         return _unreadable(path, exc)
     except ValueError as exc:
-        return Outcome(str(path), "refused", str(exc))
-    record: dict[str, Any] = {"kind": kind, "rights": rights, "path": str(path.resolve())}
+        return Outcome(shown(path), "refused", str(exc))
+    record: dict[str, Any] = {"kind": kind, "rights": rights, "path": shown(path.resolve())}
     try:
         if kind == "copy":
             record["text"] = decode_text(data, max_bytes=max_bytes)
@@ -225,21 +237,21 @@ def _register_file(
             )
             record["media"] = info.as_dict()
     except (ImageRejected, TextRejected) as exc:
-        return Outcome(str(path), "refused", exc.reason)
-    record.update(name=name or path.name, product_id=product_id, source=source)
+        return Outcome(shown(path), "refused", exc.reason)
+    record.update(name=name or shown(path.name), product_id=product_id, source=source)
     if licence:
         record.update(licence.columns())
-    with db.atomic():
+    with store.transaction(db):
         found = store.asset_by_sha(db, kind, record["sha256"])
         if found and not found["retired_at"]:
             return _exists(path, found)
         asset_id, _ = store.add_asset(db, record)
-    return Outcome(str(path), "added", asset_id=asset_id, sha256=record["sha256"])
+    return Outcome(shown(path), "added", asset_id=asset_id, sha256=record["sha256"])
 
 
 def _exists(path: Path | str, found: dict[str, Any]) -> Outcome:
     return Outcome(
-        str(path),
+        shown(path),
         "exists",
         f"already registered as asset {found['id']} ({found['name']})",
         asset_id=found["id"],
@@ -263,7 +275,8 @@ def register_text(
     try:
         value = check_mark(text) if kind == "mark" else decode_text(text.encode("utf-8"))
     except TextRejected as exc:
-        return Outcome(text[:60] or '""', "refused", exc.reason)
+        label = text[:60].encode("utf-8", "backslashreplace").decode("utf-8") or '""'
+        return Outcome(label, "refused", exc.reason)
     value = value if kind == "mark" else value.strip()
     sha = mark_key(value) if kind == "mark" else text_key(value)
     record: dict[str, Any] = {
@@ -279,7 +292,7 @@ def register_text(
     if licence:
         record.update(licence.columns())
     label = value if kind == "mark" else name
-    with db.atomic():
+    with store.transaction(db):
         found = store.asset_by_sha(db, kind, sha)
         if found and not found["retired_at"]:
             return _exists(label, found)
@@ -287,29 +300,60 @@ def register_text(
     return Outcome(label, "added", asset_id=asset_id, sha256=sha)
 
 
+def _mark_fields(mark: Any) -> dict[str, Any]:
+    return {
+        "aliases": list(mark.aliases),
+        "registrations": [
+            {
+                "office": r.office,
+                "number": r.number,
+                "classes": list(r.classes),
+                "jurisdictions": list(r.jurisdictions),
+                "registered": r.registered.isoformat() if r.registered else None,
+            }
+            for r in mark.registrations
+        ],
+    }
+
+
 def sync_config_marks(db: Database, config: Config) -> None:
     """Make the store's owned marks follow ``[[marks]]`` of config.toml (registrations included).
 
     A mark deleted from the file is removed from the store, or retired if findings cite it.
+    Nothing is written when the store already agrees, so read-only commands take no write lock.
     """
-    wanted: set[str] = set()
-    with db.atomic():
+    wanted = {mark_key(m.text): m for m in config.marks}
+    rows = {
+        r["sha256"]: r
+        for r in db.query(
+            "SELECT id, sha256, text, source, rights, aliases, registrations, retired_at "
+            "FROM assets WHERE kind = 'mark' AND (source = 'config' OR sha256 IN "
+            f"({', '.join('?' for _ in wanted)}))",
+            list(wanted),
+        )
+    }
+
+    def current(sha: str, mark: Any) -> bool:
+        row = rows.get(sha)
+        fields = _mark_fields(mark)
+        return bool(
+            row
+            and not row["retired_at"]
+            and (row["text"], row["source"], row["rights"]) == (mark.text, "config", "owned")
+            and json.loads(row["aliases"] or "[]") == fields["aliases"]
+            and json.loads(row["registrations"] or "[]") == fields["registrations"]
+        )
+
+    stale = [
+        r
+        for sha, r in rows.items()
+        if sha not in wanted and r["source"] == "config" and not r["retired_at"]
+    ]
+    if all(current(sha, m) for sha, m in wanted.items()) and not stale:
+        return
+    with store.transaction(db):
         for mark in config.marks:
-            sha = mark_key(mark.text)
-            wanted.add(sha)
-            fields = {
-                "aliases": list(mark.aliases),
-                "registrations": [
-                    {
-                        "office": r.office,
-                        "number": r.number,
-                        "classes": list(r.classes),
-                        "jurisdictions": list(r.jurisdictions),
-                        "registered": r.registered.isoformat() if r.registered else None,
-                    }
-                    for r in mark.registrations
-                ],
-            }
+            fields = _mark_fields(mark)
             outcome = register_text(
                 db, mark.text, kind="mark", name=mark.text, source="config", extra=fields
             )
@@ -318,20 +362,16 @@ def sync_config_marks(db: Database, config: Config) -> None:
                     outcome.asset_id,
                     {**fields, "source": "config", "rights": "owned", "text": mark.text},
                 )
-        for row in db.query(
-            "SELECT id, sha256 FROM assets WHERE kind = 'mark' AND source = 'config' "
-            "AND retired_at IS NULL"
-        ):
-            if row["sha256"] not in wanted:
-                store.remove_asset(db, row["id"])
+        for row in stale:
+            store.remove_asset(db, row["id"])
 
 
 def resolve(db: Database, ref: str) -> dict[str, Any] | None:
     """An asset by id, or by a SHA-256 prefix of at least 8 hex digits (unique)."""
-    if ref.isdigit():
-        return (
-            db["assets"].get(int(ref)) if db["assets"].count_where("id = ?", [int(ref)]) else None
-        )
+    if ref.isascii() and ref.isdigit():
+        if len(ref) > 18:
+            return None
+        return next(iter(db.query("SELECT * FROM assets WHERE id = ?", [int(ref)])), None)
     ref = ref.lower()
     if len(ref) < 8 or any(c not in "0123456789abcdef" for c in ref):
         return None

@@ -24,6 +24,7 @@ from sqlite_utils import Database
 from listingguard import store
 from listingguard.assets import DEFAULT_LIMITS, Outcome, register_files, register_text
 from listingguard.config import Assets, Catalogue
+from listingguard.configschema import Loader
 from listingguard.errors import ListingGuardError
 
 _CURRENCY_SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "CNY", "₹": "INR", "R$": "BRL"}
@@ -56,16 +57,27 @@ class RowResult:
 
 
 def with_columns(columns: Catalogue, overrides: dict[str, str]) -> Catalogue:
-    """The configured column names with command-line ``key=column`` overrides applied."""
-    known = {f.name for f in dataclasses.fields(Catalogue)}
-    for key in overrides:
-        if key not in known:
-            raise CatalogueError(f"--column {key}=...: unknown key; known keys: {', '.join(known)}")
-    return dataclasses.replace(columns, **overrides)
+    """The configured column names with command-line ``key=column`` overrides, checked as config is."""
+    loader = Loader(Path.cwd())
+    merged = loader.load(Catalogue, dataclasses.asdict(columns) | overrides, "--column")
+    if merged is None:
+        raise CatalogueError("; ".join(loader.problems))
+    return merged
 
 
-def _read_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+MAX_SHEET_BYTES = 200_000_000
+_NUMBER = re.compile(r"^[^\d+\-]*\d[\d\s.,'\u00a0\u202f]*[^\d]*$")
+
+
+def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """The header and every row with its line number, all parsed before anything is imported.
+
+    A sheet that cannot be parsed (an unterminated quote, a NUL byte, a field larger than any
+    product text) is refused whole, so a half-read sheet never leaves half a catalogue.
+    """
     try:
+        if path.stat().st_size > MAX_SHEET_BYTES:
+            raise CatalogueError(f"{path}: larger than {MAX_SHEET_BYTES:,} bytes")
         raw = path.read_bytes()
     except OSError as exc:
         raise CatalogueError(f"{path}: cannot read: {exc.strerror or exc}") from None
@@ -76,18 +88,32 @@ def _read_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, dict[str, str
         raise CatalogueError(
             f"{path}: line {line}: not UTF-8 text; save the sheet as UTF-8 CSV"
         ) from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = reader.fieldnames or []
-    if not header:
-        raise CatalogueError(f"{path}: the sheet is empty (no header row)")
-
-    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+    skipped = len(text) - len(text.lstrip("\r\n"))
+    offset = text[:skipped].count("\n")
+    reader = csv.reader(io.StringIO(text[skipped:], newline=""), strict=True)
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, MAX_SHEET_BYTES))
+    try:
+        header = [h.strip() for h in next(reader, [])]
+        rows: list[tuple[int, dict[str, str]]] = []
         start = 2
-        for row in reader:
-            yield start, row
+        for cells in reader:
+            if any(c.strip() for c in cells):
+                rows.append((start + offset, dict(zip(header, cells, strict=False))))
             start = reader.line_num + 1
-
-    return header, rows()
+    except csv.Error as exc:
+        raise CatalogueError(
+            f"{path}: line {reader.line_num + offset}: not a well-formed CSV ({exc}); "
+            "check for an unclosed quote"
+        ) from None
+    finally:
+        csv.field_size_limit(limit)
+    if not any(header):
+        raise CatalogueError(f"{path}: the sheet is empty (no header row)")
+    twice = sorted({h for h in header if h and header.count(h) > 1})
+    if twice:
+        raise CatalogueError(f"{path}: the header names {', '.join(map(repr, twice))} twice")
+    return header, rows
 
 
 def _price(text: str, currency_cell: str, default_currency: str) -> tuple[float | None, str | None]:
@@ -95,8 +121,10 @@ def _price(text: str, currency_cell: str, default_currency: str) -> tuple[float 
     if not text.strip():
         return None, None
     price = Price.fromstring(text)
-    if price.amount is None:
+    if price.amount is None or not _NUMBER.match(text.strip()):
         raise ValueError(f"price {text!r} is not a number")
+    if price.amount <= 0:
+        raise ValueError(f"price {text!r} is not above zero")
     code = currency_cell.strip().upper() or None
     if code is None and price.currency:
         symbol = price.currency.strip()
@@ -149,7 +177,7 @@ def _import_row(
         result.status, result.reason = "refused", str(exc)
         return result
     description = _cell(row, columns.description)
-    with db.atomic():
+    with store.transaction(db):
         existed = db["products"].count_where("sku = ?", [sku]) > 0
         result.product_id = store.save_product(
             db,
@@ -197,7 +225,7 @@ def _import_row(
 def _claim(db: Database, outcome: Outcome, product_id: int | None) -> None:
     """An asset registered earlier without a product now belongs to this row's product."""
     if outcome.status == "exists" and outcome.asset_id is not None and product_id is not None:
-        with db.atomic():
+        with store.transaction(db):
             db.execute(
                 "UPDATE assets SET product_id = ? WHERE id = ? AND product_id IS NULL",
                 [product_id, outcome.asset_id],

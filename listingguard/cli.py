@@ -8,6 +8,7 @@ printed as one message each, never as a traceback.
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -21,7 +22,7 @@ from rich.table import Table
 
 from listingguard import __version__, store
 from listingguard import config as config_mod
-from listingguard.assets import Licence, Outcome, register_files, register_text, resolve
+from listingguard.assets import Licence, Outcome, register_files, register_text, resolve, shown
 from listingguard.catalogue import import_catalogue, with_columns
 from listingguard.errors import ConfigError, ListingGuardError, NotFound
 from listingguard.workspace import Workspace, open_workspace, template_config
@@ -46,6 +47,13 @@ class Group(click.Group):
         except ListingGuardError as exc:
             err.print(f"Error: {escape(str(exc))}")
             ctx.exit(exc.exit_code)
+        except sqlite3.OperationalError as exc:
+            err.print(f"Error: the database: {escape(str(exc))}")
+            ctx.exit(2)
+        except OSError as exc:
+            where = f"{shown(exc.filename)}: " if exc.filename else ""
+            err.print(f"Error: {escape(where)}{escape(exc.strerror or str(exc))}")
+            ctx.exit(2)
         except KeyboardInterrupt:
             err.print("Interrupted: everything recorded before the interruption is kept.")
             ctx.exit(130)
@@ -469,7 +477,7 @@ def assets_remove(refs: tuple[str, ...], config_path: Path) -> None:
                 err.print(f"kept: {escape(row['name'])} comes from config.toml; delete it there")
                 missing += 1
                 continue
-            with ws.db.atomic():
+            with store.transaction(ws.db):
                 what = store.remove_asset(ws.db, row["id"])
             out.print(f"{what}: asset {row['id']} ({escape(row['name'])})")
     finally:

@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import os
 import re
+import stat
 import tomllib
 import zoneinfo
 from dataclasses import dataclass
@@ -19,8 +20,10 @@ from typing import Any, Literal
 
 from listingguard.configschema import EnvVar, Loader, option
 from listingguard.errors import ConfigError
+from matcher.textfile import TextRejected, check_mark, mark_identity
 
 DEFAULT_CONFIG = Path("config.toml")
+MAX_CONFIG_BYTES = 1_000_000
 
 AssetKind = Literal["mark", "image", "copy", "logo"]
 FileKind = Literal["image", "copy", "logo"]
@@ -34,6 +37,25 @@ _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 def _nonempty(v: str) -> str | None:
     return None if v.strip() else "a non-empty string"
+
+
+def _mark(v: str) -> str | None:
+    try:
+        check_mark(v)
+    except TextRejected as exc:
+        return f"a word mark ({exc.reason})"
+    return None
+
+
+def _marks(v: tuple[str, ...]) -> str | None:
+    return next(
+        (
+            f"a list of word marks; {v[i]!r}: {p}"
+            for i, p in ((i, _mark(x)) for i, x in enumerate(v))
+            if p
+        ),
+        None,
+    )
 
 
 def _email(v: str) -> str | None:
@@ -130,8 +152,8 @@ class Registration:
 class Mark:
     """A word mark the owner holds, with its spellings in other scripts and its registrations."""
 
-    text: str = option(check=_nonempty)
-    aliases: tuple[str, ...] = ()
+    text: str = option(check=_mark)
+    aliases: tuple[str, ...] = option((), check=_marks)
     registrations: tuple[Registration, ...] = ()
 
 
@@ -170,7 +192,7 @@ class Catalogue:
     )
     category: str = "category"
     images: str = "images"
-    image_separator: str = ";"
+    image_separator: str = option(";", check=_nonempty)
     description: str = "description"
     images_dir: str = "images"
 
@@ -306,7 +328,7 @@ def _cross_checks(config: Config) -> list[str]:
             )
     seen: dict[str, int] = {}
     for i, m in enumerate(config.marks):
-        key = m.text.casefold()
+        key = mark_identity(m.text)
         if key in seen:
             problems.append(f"marks[{i}].text: {m.text!r} is already marks[{seen[key]}]")
         seen.setdefault(key, i)
@@ -326,7 +348,13 @@ def parse(text: str, path: Path) -> Config:
             raise ConfigError(
                 name, [f"line {where[1]}, column {where[2]}: TOML syntax error: {message}"]
             ) from None
-        raise ConfigError(name, [f"TOML syntax error: {message}"]) from None
+        message = message.replace("(at end of document)", "").strip()
+        last = text.count("\n") + (0 if text.endswith("\n") else 1)
+        raise ConfigError(
+            name, [f"line {max(last, 1)} (end of file): TOML syntax error: {message}"]
+        ) from None
+    except RecursionError:
+        raise ConfigError(name, ["TOML syntax error: values nested too deeply"]) from None
     base = path.parent.resolve()
     loader = Loader(base)
     config = loader.load(Config, data)
@@ -339,11 +367,22 @@ def parse(text: str, path: Path) -> Config:
     return config
 
 
+def _nonblocking(file: str, flags: int) -> int:
+    """Open without blocking, so that a named pipe given as --config cannot hang the command."""
+    return os.open(file, flags | getattr(os, "O_NONBLOCK", 0))
+
+
 def load(path: Path | str = DEFAULT_CONFIG) -> Config:
     """Read and validate a config file; every problem is reported at once in a ConfigError."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        with open(path, "rb", opener=_nonblocking) as fh:
+            info = os.fstat(fh.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise ConfigError(str(path), ["not a regular file"])
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError(str(path), [f"larger than {MAX_CONFIG_BYTES:,} bytes"])
     except FileNotFoundError:
         raise ConfigError(
             str(path),

@@ -242,7 +242,12 @@ class Loader:
         if not isinstance(value, str):
             return self._fail(tp, value, path, expected)
         if tp is Path:
-            p = Path(value).expanduser()
+            if "\x00" in value or not value.strip():
+                return self._fail(tp, value, path, "a path (a non-empty string without NUL)")
+            try:
+                p = Path(value).expanduser()
+            except RuntimeError:  # "~nouser/..." names a user this machine does not have
+                return self._fail(tp, value, path, "a path whose ~user exists on this machine")
             return p if p.is_absolute() else self.base_dir / p
         if tp is str:
             return value

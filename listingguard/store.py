@@ -1,15 +1,18 @@
 """The SQLite store: open (WAL, foreign keys, busy timeout, migrations) and idempotent writes.
 
-Plain functions over sqlite-utils; records are dicts. Every write is keyed on a natural key —
+Plain functions over sqlite-utils; records are dicts. Each write function commits on its own, or
+joins the caller's ``transaction(db)`` to group several. Every write is keyed on a natural key —
 marketplace + listing id, image SHA-256, asset kind + SHA-256, product SKU, listing + asset +
 finding kind — so running a sweep or an import twice duplicates nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -35,19 +38,68 @@ def open_store(path: Path | str, *, create: bool = False) -> Database:
             f"{path}: no such database; run 'listingguard init' in this folder, "
             "or set workspace.database in config.toml"
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot create its folder: {exc.strerror or exc}") from None
+    if path.exists() and not path.is_file():
+        raise StoreError(f"{path}: not a file, so not a database")
     try:
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S)
         db = Database(conn)
         db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         db.execute("PRAGMA foreign_keys = ON")
-        if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            db.enable_wal()
+        _enable_wal(db)
         db.execute("PRAGMA synchronous = NORMAL")
         migrate(db)
+    except sqlite3.OperationalError as exc:
+        raise StoreError(f"{path}: cannot open the database ({exc})") from None
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path}: not a listingguard database ({exc})") from None
     return db
+
+
+@contextlib.contextmanager
+def transaction(db: Database) -> Iterator[Database]:
+    """A write transaction: committed at the end, rolled back on any error.
+
+    ``BEGIN IMMEDIATE`` takes the write lock at the start, so a second writer waits for the busy
+    timeout; a deferred ``BEGIN`` that reads first and writes later would instead fail at once
+    with "database is locked" (SQLite cannot upgrade a WAL read snapshot that went stale).
+    Nested, it is a savepoint inside the outer transaction.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    with db.ensure_autocommit_on():
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            if db.conn.in_transaction:
+                db.conn.execute("ROLLBACK")
+            raise
+        db.conn.execute("COMMIT")
+
+
+def _enable_wal(db: Database) -> None:
+    """Switch to WAL, retrying while another process holds the lock.
+
+    Changing the journal mode needs an exclusive lock and SQLite reports "database is locked"
+    at once instead of calling the busy handler, so two processes opening one new database
+    would otherwise fail at random.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                db.enable_wal()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def schema_version(db: Database) -> int:
@@ -131,7 +183,8 @@ def upsert(
         f"VALUES ({', '.join('?' for _ in cols)}) "
         f"ON CONFLICT ({target}) {action} RETURNING id"
     )
-    return int(db.execute(sql, [_encode(record[c]) for c in cols]).fetchone()[0])
+    with transaction(db):
+        return int(db.execute(sql, [_encode(record[c]) for c in cols]).fetchone()[0])
 
 
 def decode(row: dict[str, Any], *columns: str) -> dict[str, Any]:
@@ -163,14 +216,15 @@ def add_asset(db: Database, asset: dict[str, Any]) -> tuple[int, bool]:
     An existing asset is left as it is: registering the same file twice changes nothing. A
     retired asset (removed while findings still pointed at it) comes back into service.
     """
-    existing = asset_by_sha(db, asset["kind"], asset["sha256"])
-    if existing is not None:
-        if existing["retired_at"]:
-            db.execute("UPDATE assets SET retired_at = NULL WHERE id = ?", [existing["id"]])
-            return existing["id"], True
-        return existing["id"], False
-    record = {**asset, "added_at": asset.get("added_at") or now()}
-    return upsert(db, "assets", record, ("kind", "sha256")), True
+    with transaction(db):
+        existing = asset_by_sha(db, asset["kind"], asset["sha256"])
+        if existing is not None:
+            if existing["retired_at"]:
+                db.execute("UPDATE assets SET retired_at = NULL WHERE id = ?", [existing["id"]])
+                return existing["id"], True
+            return existing["id"], False
+        record = {**asset, "added_at": asset.get("added_at") or now()}
+        return upsert(db, "assets", record, ("kind", "sha256")), True
 
 
 def list_assets(
@@ -201,14 +255,16 @@ def remove_asset(db: Database, asset_id: int) -> str:
 
     Returns ``"removed"`` or ``"retired"``.
     """
-    used = db.execute("SELECT COUNT(*) FROM findings WHERE asset_id = ?", [asset_id]).fetchone()
-    if used[0]:
-        db.execute(
-            "UPDATE assets SET retired_at = COALESCE(retired_at, ?) WHERE id = ?", [now(), asset_id]
-        )
-        return "retired"
-    db.execute("DELETE FROM assets WHERE id = ?", [asset_id])
-    return "removed"
+    with transaction(db):
+        used = db.execute("SELECT COUNT(*) FROM findings WHERE asset_id = ?", [asset_id]).fetchone()
+        if used[0]:
+            db.execute(
+                "UPDATE assets SET retired_at = COALESCE(retired_at, ?) WHERE id = ?",
+                [now(), asset_id],
+            )
+            return "retired"
+        db.execute("DELETE FROM assets WHERE id = ?", [asset_id])
+        return "removed"
 
 
 # -- sweeps -------------------------------------------------------------------------------------
@@ -234,23 +290,25 @@ def save_image(db: Database, image: dict[str, Any]) -> bool:
     """Store an image once by SHA-256; returns True when it was new."""
     record = {**image, "first_seen": image.get("first_seen") or now()}
     cols = list(record)
-    cur = db.execute(
-        f"INSERT INTO images ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)}) "
-        "ON CONFLICT (sha256) DO NOTHING",
-        [_encode(record[c]) for c in cols],
-    )
-    return cur.rowcount == 1
+    with transaction(db):
+        cur = db.execute(
+            f"INSERT INTO images ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)}) "
+            "ON CONFLICT (sha256) DO NOTHING",
+            [_encode(record[c]) for c in cols],
+        )
+        return cur.rowcount == 1
 
 
 def link_listing_image(
     db: Database, listing_id: int, image_sha256: str, position: int, url: str | None
 ) -> None:
-    db.execute(
-        "INSERT INTO listing_images (listing_id, image_sha256, position, url) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (listing_id, image_sha256) DO UPDATE SET position = excluded.position, "
-        "url = excluded.url",
-        [listing_id, image_sha256, position, url],
-    )
+    with transaction(db):
+        db.execute(
+            "INSERT INTO listing_images (listing_id, image_sha256, position, url) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (listing_id, image_sha256) "
+            "DO UPDATE SET position = excluded.position, url = excluded.url",
+            [listing_id, image_sha256, position, url],
+        )
 
 
 def save_capture(db: Database, capture: dict[str, Any]) -> int:
@@ -265,17 +323,19 @@ def save_finding(db: Database, finding: dict[str, Any]) -> tuple[int, bool]:
     first-seen time, so a confirmed or dismissed finding stays so across sweeps.
     """
     key = [finding["listing_id"], finding.get("asset_id") or 0, finding["kind"]]
-    existed = db.execute(
-        "SELECT 1 FROM findings WHERE listing_id = ? AND IFNULL(asset_id, 0) = ? AND kind = ?", key
-    ).fetchone()
     stamp = now()
     record = {"status": "new", **finding, "first_seen": stamp, "last_seen": stamp}
-    finding_id = upsert(
-        db,
-        "findings",
-        record,
-        ("listing_id", "asset_id", "kind"),
-        keep=("first_seen", "status", "reviewed_at"),
-        conflict="listing_id, IFNULL(asset_id, 0), kind",
-    )
+    with transaction(db):
+        existed = db.execute(
+            "SELECT 1 FROM findings WHERE listing_id = ? AND IFNULL(asset_id, 0) = ? AND kind = ?",
+            key,
+        ).fetchone()
+        finding_id = upsert(
+            db,
+            "findings",
+            record,
+            ("listing_id", "asset_id", "kind"),
+            keep=("first_seen", "status", "reviewed_at"),
+            conflict="listing_id, IFNULL(asset_id, 0), kind",
+        )
     return finding_id, existed is None

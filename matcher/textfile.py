@@ -43,11 +43,30 @@ def decode_text(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
         raise TextRejected("binary file (too many control characters), not text")
     if not text.strip():
         raise TextRejected("the file holds only white space")
+    if not _has_letters(text):
+        raise TextRejected("the text has no letters or digits")
     return text
 
 
+# Joiners shape letters in Arabic, Persian and Indic scripts; every other format character
+# (zero-width space, bidi overrides, BOM) only hides or reorders what a reader sees.
+_ALLOWED_FORMAT = frozenset("\u200c\u200d")
+
+
+def _has_letters(text: str) -> bool:
+    return any(unicodedata.category(c)[0] in "LN" for c in text)
+
+
 def check_mark(text: str) -> str:
-    """A word mark as given on the command line, checked and trimmed; TextRejected if unusable."""
+    """A word mark as given (command line, config), checked and trimmed; TextRejected if unusable.
+
+    >>> check_mark("  Luma ")
+    'Luma'
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise TextRejected("mark holds bytes that are not valid UTF-8 text") from None
     mark = unicodedata.normalize("NFC", text).strip()
     if not mark:
         raise TextRejected("empty mark")
@@ -55,6 +74,18 @@ def check_mark(text: str) -> str:
         raise TextRejected(f"mark is {len(mark)} characters, longer than {MAX_MARK_CHARS}")
     if _controls(mark) or "\n" in mark or "\t" in mark:
         raise TextRejected("mark contains control characters or line breaks")
+    hidden = [c for c in mark if unicodedata.category(c) == "Cf" and c not in _ALLOWED_FORMAT]
+    if hidden:
+        raise TextRejected(
+            f"mark contains invisible or bidirectional control characters (U+{ord(hidden[0]):04X})"
+        )
     if "\ufffd" in mark:
         raise TextRejected("mark contains U+FFFD (text decoded with the wrong encoding)")
+    if not _has_letters(mark):
+        raise TextRejected("mark has no letters or digits")
     return mark
+
+
+def mark_identity(text: str) -> str:
+    """The form under which two spellings are one mark: NFC, case-folded ("Café" is "CAFE\u0301")."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold()).strip()
