@@ -88,6 +88,11 @@ def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
         raise CatalogueError(
             f"{path}: line {line}: not UTF-8 text; save the sheet as UTF-8 CSV"
         ) from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise CatalogueError(
+            f"{path}: line {line}: holds a NUL byte (binary data, not a CSV sheet)"
+        )
     skipped = len(text) - len(text.lstrip("\r\n"))
     offset = text[:skipped].count("\n")
     reader = csv.reader(io.StringIO(text[skipped:], newline=""), strict=True)

@@ -39,23 +39,24 @@ def _nonempty(v: str) -> str | None:
     return None if v.strip() else "a non-empty string"
 
 
-def _mark(v: str) -> str | None:
+def _mark_problem(v: str) -> str | None:
     try:
         check_mark(v)
     except TextRejected as exc:
-        return f"a word mark ({exc.reason})"
+        return exc.reason
     return None
 
 
+def _mark(v: str) -> str | None:
+    problem = _mark_problem(v)
+    return f"a word mark ({problem})" if problem else None
+
+
 def _marks(v: tuple[str, ...]) -> str | None:
-    return next(
-        (
-            f"a list of word marks; {v[i]!r}: {p}"
-            for i, p in ((i, _mark(x)) for i, x in enumerate(v))
-            if p
-        ),
-        None,
-    )
+    for alias in v:
+        if problem := _mark_problem(alias):
+            return f"a list of word marks ({alias!r}: {problem})"
+    return None
 
 
 def _email(v: str) -> str | None:
