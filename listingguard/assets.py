@@ -21,6 +21,7 @@ from sqlite_utils import Database
 
 from listingguard import store
 from listingguard.config import Assets, Config
+from listingguard.files import FileRefused, read_regular
 from matcher.imagefile import ImageRejected
 from matcher.imagefile import decode as decode_image
 from matcher.textfile import TextRejected, check_mark, decode_text, mark_identity
@@ -144,27 +145,6 @@ def _unreadable(path: Path, exc: OSError) -> Outcome:
     return Outcome(shown(path), "refused", f"cannot read: {exc.strerror or exc}")
 
 
-def _read(path: Path, max_bytes: int) -> bytes:
-    """Read a regular file after checking its size, so a 10 GB file or a pipe is never read.
-
-    The descriptor is opened without blocking and checked with fstat, so a named pipe cannot
-    hang the read and a file swapped after the check is still the one measured.
-    """
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    with os.fdopen(fd, "rb") as fh:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError("not a regular file (a pipe, socket or device)")
-        if info.st_size > max_bytes:
-            raise ValueError(
-                f"file is {info.st_size / 1e6:.1f} MB, above the {max_bytes / 1e6:.1f} MB limit"
-            )
-        data = fh.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise ValueError(f"file grew above the {max_bytes / 1e6:.1f} MB limit while read")
-    return data
-
-
 def register_files(
     db: Database,
     paths: Iterable[Path],
@@ -213,10 +193,10 @@ def _register_file(
 ) -> Outcome:
     max_bytes = limits.max_text_bytes if kind == "copy" else limits.max_image_bytes
     try:
-        data = _read(path, max_bytes)
+        data = read_regular(path, max_bytes)
     except OSError as exc:
         return _unreadable(path, exc)
-    except ValueError as exc:
+    except FileRefused as exc:
         return Outcome(shown(path), "refused", str(exc))
     record: dict[str, Any] = {"kind": kind, "rights": rights, "path": shown(path.resolve())}
     try:
@@ -270,10 +250,15 @@ def register_text(
     source: str = "cli",
     licence: Licence | None = None,
     extra: dict[str, Any] | None = None,
+    max_bytes: int = DEFAULT_LIMITS.max_text_bytes,
 ) -> Outcome:
     """Register a word mark or a copy text given as a string (command line, catalogue, config)."""
     try:
-        value = check_mark(text) if kind == "mark" else decode_text(text.encode("utf-8"))
+        value = (
+            check_mark(text)
+            if kind == "mark"
+            else decode_text(text.encode("utf-8"), max_bytes=max_bytes)
+        )
     except TextRejected as exc:
         label = text[:60].encode("utf-8", "backslashreplace").decode("utf-8") or '""'
         return Outcome(label, "refused", exc.reason)
@@ -301,8 +286,10 @@ def register_text(
 
 
 def _mark_fields(mark: Any) -> dict[str, Any]:
+    """What the store keeps of a config mark: its text and aliases as registered (NFC, trimmed)."""
     return {
-        "aliases": list(mark.aliases),
+        "text": check_mark(mark.text),
+        "aliases": [check_mark(a) for a in mark.aliases],
         "registrations": [
             {
                 "office": r.office,
@@ -339,7 +326,7 @@ def sync_config_marks(db: Database, config: Config) -> None:
         return bool(
             row
             and not row["retired_at"]
-            and (row["text"], row["source"], row["rights"]) == (mark.text, "config", "owned")
+            and (row["text"], row["source"], row["rights"]) == (fields["text"], "config", "owned")
             and json.loads(row["aliases"] or "[]") == fields["aliases"]
             and json.loads(row["registrations"] or "[]") == fields["registrations"]
         )
@@ -355,12 +342,11 @@ def sync_config_marks(db: Database, config: Config) -> None:
         for mark in config.marks:
             fields = _mark_fields(mark)
             outcome = register_text(
-                db, mark.text, kind="mark", name=mark.text, source="config", extra=fields
+                db, mark.text, kind="mark", name=fields["text"], source="config", extra=fields
             )
             if outcome.asset_id is not None:
                 db["assets"].update(
-                    outcome.asset_id,
-                    {**fields, "source": "config", "rights": "owned", "text": mark.text},
+                    outcome.asset_id, {**fields, "source": "config", "rights": "owned"}
                 )
         for row in stale:
             store.remove_asset(db, row["id"])

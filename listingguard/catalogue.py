@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from price_parser import Price
 from sqlite_utils import Database
 
 from listingguard import store
@@ -26,8 +25,18 @@ from listingguard.assets import DEFAULT_LIMITS, Outcome, register_files, registe
 from listingguard.config import Assets, Catalogue
 from listingguard.configschema import Loader
 from listingguard.errors import ListingGuardError
+from listingguard.files import FileRefused, read_regular
 
-_CURRENCY_SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "CNY", "₹": "INR", "R$": "BRL"}
+# Symbols that name one currency; an ambiguous one ("kr", a lone "¢") needs a currency column.
+_CURRENCY_SYMBOLS = {
+    "$": "USD", "US$": "USD", "€": "EUR", "£": "GBP", "¥": "CNY", "￥": "CNY", "CN¥": "CNY",
+    "RMB": "CNY", "₹": "INR", "R$": "BRL", "₩": "KRW", "A$": "AUD", "C$": "CAD", "CA$": "CAD",
+    "MX$": "MXN", "HK$": "HKD", "S$": "SGD", "NZ$": "NZD", "zł": "PLN", "₺": "TRY", "₽": "RUB",
+    "฿": "THB", "₫": "VND", "₱": "PHP", "₪": "ILS", "R": "ZAR", "Fr.": "CHF",
+}  # fmt: skip
+_PRICE = re.compile(
+    r"(?P<pre>[^\d\s.,'+-]*)\s*(?P<num>\d[\d.,'\s\u00a0\u202f]*?)\s*(?P<post>[^\d\s,'+-]*)"
+)
 
 
 class CatalogueError(ListingGuardError):
@@ -60,13 +69,12 @@ def with_columns(columns: Catalogue, overrides: dict[str, str]) -> Catalogue:
     """The configured column names with command-line ``key=column`` overrides, checked as config is."""
     loader = Loader(Path.cwd())
     merged = loader.load(Catalogue, dataclasses.asdict(columns) | overrides, "--column")
-    if merged is None:
+    if merged is None or loader.problems:
         raise CatalogueError("; ".join(loader.problems))
     return merged
 
 
 MAX_SHEET_BYTES = 200_000_000
-_NUMBER = re.compile(r"^[^\d+\-]*\d[\d\s.,'\u00a0\u202f]*[^\d]*$")
 
 
 def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
@@ -76,9 +84,9 @@ def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
     product text) is refused whole, so a half-read sheet never leaves half a catalogue.
     """
     try:
-        if path.stat().st_size > MAX_SHEET_BYTES:
-            raise CatalogueError(f"{path}: larger than {MAX_SHEET_BYTES:,} bytes")
-        raw = path.read_bytes()
+        raw = read_regular(path, MAX_SHEET_BYTES)
+    except FileRefused as exc:
+        raise CatalogueError(f"{path}: {exc}") from None
     except OSError as exc:
         raise CatalogueError(f"{path}: cannot read: {exc.strerror or exc}") from None
     try:
@@ -101,15 +109,15 @@ def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
     try:
         header = [h.strip() for h in next(reader, [])]
         rows: list[tuple[int, dict[str, str]]] = []
-        start = 2
+        start = 2  # the line a record starts on (a quoted cell may span lines)
         for cells in reader:
             if any(c.strip() for c in cells):
                 rows.append((start + offset, dict(zip(header, cells, strict=False))))
             start = reader.line_num + 1
     except csv.Error as exc:
         raise CatalogueError(
-            f"{path}: line {reader.line_num + offset}: not a well-formed CSV ({exc}); "
-            "check for an unclosed quote"
+            f"{path}: line {start + offset}: not a well-formed CSV ({exc}); "
+            "check this row for an unclosed quote"
         ) from None
     finally:
         csv.field_size_limit(limit)
@@ -121,22 +129,67 @@ def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
     return header, rows
 
 
-def _price(text: str, currency_cell: str, default_currency: str) -> tuple[float | None, str | None]:
-    """Amount and ISO currency of a price cell such as ``52``, ``$52.00`` or ``1.234,50 €``."""
-    if not text.strip():
+def parse_price(
+    text: str, currency_cell: str, columns: Catalogue
+) -> tuple[float | None, str | None]:
+    """Amount and ISO currency of a list-price cell: ``52``, ``$52.00``, ``52 USD``, ``1,234.50``.
+
+    Parsing is deterministic: ``catalogue.decimal_separator`` says which of "." and "," marks
+    decimals, and the other may only group thousands in threes. A guess would turn "1.234"
+    into 1234 in one sheet and 1.234 in the next, and list prices drive the low-price signal.
+
+    >>> parse_price("$1,234.50", "", Catalogue())
+    (1234.5, 'USD')
+    """
+    text = text.strip()
+    if not text:
         return None, None
-    price = Price.fromstring(text)
-    if price.amount is None or not _NUMBER.match(text.strip()):
+    if re.search(r"-\s*\d", text):
+        raise ValueError(f"price {text!r} is below zero")
+    m = _PRICE.fullmatch(text)
+    if not m:
         raise ValueError(f"price {text!r} is not a number")
-    if price.amount <= 0:
-        raise ValueError(f"price {text!r} is not above zero")
-    code = currency_cell.strip().upper() or None
-    if code is None and price.currency:
-        symbol = price.currency.strip()
-        code = _CURRENCY_SYMBOLS.get(
-            symbol, symbol.upper() if re.fullmatch(r"[A-Za-z]{3}", symbol) else None
+    decimal = columns.decimal_separator
+    group = "," if decimal == "." else "."
+    num = re.sub(r"[\s\u00a0\u202f']", "", m["num"])
+    whole, _, fraction = num.partition(decimal)
+    if (
+        decimal in fraction
+        or group in fraction
+        or not re.fullmatch(rf"\d+|[1-9]\d{{0,2}}(\{group}\d{{3}})+", whole)
+    ):
+        raise ValueError(
+            f"price {text!r} is not a number with {decimal!r} as the decimal separator "
+            "(catalogue.decimal_separator)"
         )
-    return float(price.amount), code or default_currency
+    amount = float(whole.replace(group, "") + ("." + fraction if fraction else ""))
+    if amount <= 0:
+        raise ValueError(f"price {text!r} is not above zero")
+    code = _currency(text, m["pre"], m["post"], currency_cell, columns.default_currency)
+    return amount, code
+
+
+def _currency(text: str, pre: str, post: str, cell: str, default: str) -> str:
+    if pre and post:
+        raise ValueError(f"price {text!r} has two currency marks")
+    symbol = pre or post
+    from_price = None
+    if symbol:
+        # In a price, an ISO code is written in capitals ("52 SEK"); "52abc" is no price.
+        from_price = _CURRENCY_SYMBOLS.get(symbol) or (
+            symbol if re.fullmatch(r"[A-Z]{3}", symbol) else None
+        )
+        if from_price is None:
+            raise ValueError(
+                f"price {text!r}: unknown currency symbol {symbol!r}; give an ISO code "
+                "(e.g. SEK) in the currency column"
+            )
+    cell = cell.strip()
+    if cell and not re.fullmatch(r"[A-Za-z]{3}", cell):
+        raise ValueError(f"currency {cell!r} is not an ISO 4217 code (e.g. USD)")
+    if cell and from_price and cell.upper() != from_price:
+        raise ValueError(f"price {text!r} is in {from_price}, the currency column says {cell}")
+    return cell.upper() or from_price or default
 
 
 def import_catalogue(
@@ -157,7 +210,15 @@ def import_catalogue(
                 f"config.toml, or --column {key}=NAME); the sheet has: {', '.join(header)}"
             )
     folder = images_dir or (path.parent / columns.images_dir)
+    first_line: dict[str, int] = {}
     for line, row in rows:
+        sku = _cell(row, columns.sku)
+        if sku in first_line:
+            reason = f"SKU {sku!r} is already on line {first_line[sku]} of this sheet"
+            yield RowResult(line=line, sku=sku, status="refused", reason=reason)
+            continue
+        if sku:
+            first_line[sku] = line
         yield _import_row(db, line, row, columns, folder, limits)
 
 
@@ -175,8 +236,8 @@ def _import_row(
         result.status, result.reason = "refused", f"empty {'SKU' if not sku else 'name'}"
         return result
     try:
-        amount, currency = _price(
-            _cell(row, columns.price), _cell(row, columns.currency), columns.default_currency
+        amount, currency = parse_price(
+            _cell(row, columns.price), _cell(row, columns.currency), columns
         )
     except ValueError as exc:
         result.status, result.reason = "refused", str(exc)
@@ -203,6 +264,11 @@ def _import_row(
                 Outcome(photo, "refused", "a URL: download the photo and name the file")
             )
             continue
+        if Path(photo).is_absolute() or ".." in Path(photo).parts:
+            result.assets.append(
+                Outcome(photo, "refused", "outside the images folder (catalogue.images_dir)")
+            )
+            continue
         for outcome in register_files(
             db,
             [folder / photo],
@@ -221,6 +287,7 @@ def _import_row(
             name=f"{sku} description",
             product_id=result.product_id,
             source="catalogue",
+            max_bytes=limits.max_text_bytes,
         )
         _claim(db, outcome, result.product_id)
         result.assets.append(outcome)

@@ -25,6 +25,7 @@ from listingguard import config as config_mod
 from listingguard.assets import Licence, Outcome, register_files, register_text, resolve, shown
 from listingguard.catalogue import import_catalogue, with_columns
 from listingguard.errors import ConfigError, ListingGuardError, NotFound
+from listingguard.files import is_regular_or_missing
 from listingguard.workspace import Workspace, open_workspace, template_config
 
 out = Console(highlight=False, soft_wrap=True)
@@ -108,13 +109,21 @@ def init(directory: Path, force: bool) -> None:
       listingguard init myshop && cd myshop && listingguard config check
     """
     config_path = directory / "config.toml"
-    if config_path.exists() and not force:
+    if not is_regular_or_missing(config_path):
+        raise ListingGuardError(f"{config_path} exists and is not a regular file; not touching it")
+    existed = config_path.exists()
+    if existed and not force:
         raise ListingGuardError(
             f"{config_path} exists; pass --force to overwrite it (the database is kept)"
         )
     directory.mkdir(parents=True, exist_ok=True)
     config_path.write_text(template_config(), encoding="utf-8")
-    ws = open_workspace(config_path, create=True)
+    try:
+        ws = open_workspace(config_path, create=True)
+    except BaseException:
+        if not existed:
+            config_path.unlink()  # leave no half-made workspace that the next init refuses
+        raise
     for folder in ws.config.assets.folders:
         folder.path.mkdir(parents=True, exist_ok=True)
     err.print(f"Wrote {escape(str(config_path))} and {escape(str(ws.config.workspace.database))}.")
@@ -204,6 +213,12 @@ def _licence(
         return None
     if not licensor:
         raise click.UsageError("--rights licensed needs --licensor NAME (who granted the licence)")
+    bad = [t for t in territory if not config_mod.is_territory(t.upper())]
+    if bad:
+        raise click.BadParameter(
+            f"{bad[0]!r} is not an ISO 3166-1 alpha-2 country code (or EU, WO)",
+            param_hint="--territory",
+        )
     return Licence(
         licensor=licensor,
         territories=tuple(t.upper() for t in territory),
@@ -239,7 +254,7 @@ def _report(
             parts.append(f"{counts['skipped']} skipped (not image or text files by name)")
         out.print(", ".join(parts) + ".")
         if counts["exists"] and not counts["added"] and not counts["refused"]:
-            out.print("Nothing new: every file is already registered.")
+            out.print("Nothing new: everything given is already registered.")
     return 1 if counts["refused"] else 0
 
 

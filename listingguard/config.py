@@ -11,7 +11,6 @@ import dataclasses
 import datetime as dt
 import os
 import re
-import stat
 import tomllib
 import zoneinfo
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Any, Literal
 
 from listingguard.configschema import EnvVar, Loader, option
 from listingguard.errors import ConfigError
+from listingguard.files import FileRefused, read_regular
 from matcher.textfile import TextRejected, check_mark, mark_identity
 
 DEFAULT_CONFIG = Path("config.toml")
@@ -31,8 +31,15 @@ Rights = Literal["owned", "licensed", "third_party"]
 Severity = Literal["low", "medium", "high"]
 SpiderKind = Literal["structured", "shopify", "woocommerce", "amazon", "ebay", "selectors"]
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_COUNTRY = re.compile(r"[A-Z]{2}")
+_PHONE = re.compile(r"\+?[0-9()\-./\s]{6,}?(\s*(x|ext\.?)\s*\d{1,6})?")
+_URL = re.compile(r"https?://[^\s/?#]+([/?#]\S*)?")
+
+
+def is_territory(code: str) -> bool:
+    """An ISO 3166-1 alpha-2 code, or EU / WO (WIPO) / EM (EUIPO) as offices' regions."""
+    return bool(_COUNTRY.fullmatch(code)) or code in ("EU", "WO", "EM")
 
 
 def _nonempty(v: str) -> str | None:
@@ -60,16 +67,15 @@ def _marks(v: tuple[str, ...]) -> str | None:
 
 
 def _email(v: str) -> str | None:
-    return None if _EMAIL.match(v) else "an email address"
+    return None if _EMAIL.fullmatch(v) else "an email address"
 
 
 def _emails(v: tuple[str, ...]) -> str | None:
-    return None if all(_EMAIL.match(x) for x in v) else "a list of email addresses"
+    return None if all(_EMAIL.fullmatch(x) for x in v) else "a list of email addresses"
 
 
 def _phone(v: str) -> str | None:
-    digits = sum(c.isdigit() for c in v)
-    ok = digits >= 6 and re.fullmatch(r"[0-9+().\-\s/x]+", v)
+    ok = sum(c.isdigit() for c in v) >= 6 and _PHONE.fullmatch(v.strip())
     return None if ok else 'a phone number with its country code (e.g. "+1 555 0100")'
 
 
@@ -79,7 +85,7 @@ def _classes(v: tuple[int, ...]) -> str | None:
 
 
 def _countries(v: tuple[str, ...]) -> str | None:
-    ok = v and all(_COUNTRY.match(c) or c in ("EU", "WO", "EM") for c in v)
+    ok = v and all(is_territory(c) for c in v)
     return None if ok else 'a list of country codes (ISO 3166-1 alpha-2 like "US", or "EU", "WO")'
 
 
@@ -111,8 +117,7 @@ def _timezone(v: str) -> str | None:
 
 
 def _urls(v: tuple[str, ...]) -> str | None:
-    ok = all(re.match(r"^https?://[^\s/]+", u) for u in v)
-    return None if ok else "a list of http(s) URLs"
+    return None if all(_URL.fullmatch(u) for u in v) else "a list of http(s) URLs"
 
 
 @dataclass(frozen=True)
@@ -193,6 +198,7 @@ class Catalogue:
     )
     category: str = "category"
     images: str = "images"
+    decimal_separator: Literal[".", ","] = "."
     image_separator: str = option(";", check=_nonempty)
     description: str = "description"
     images_dir: str = "images"
@@ -220,7 +226,9 @@ class Marketplace:
     enabled: bool = True
     local: bool = False
     schedule: str | None = option(None, check=_cron)
-    delay: float | None = option(None, check=lambda v: None if v >= 0 else "seconds, 0 or more")
+    delay: float | None = option(
+        None, check=lambda v: None if 0 <= v <= 3600 else "seconds, from 0 to 3600"
+    )
 
 
 @dataclass(frozen=True)
@@ -318,7 +326,7 @@ def _cross_checks(config: Config) -> list[str]:
         for key in ("host", "sender", "recipients", "password_env"):
             if not getattr(email, key):
                 problems.append(f"alerts.email.{key}: required when alerts.email.enabled = true")
-        if email.sender and not _EMAIL.match(email.sender):
+        if email.sender and not _EMAIL.fullmatch(email.sender):
             problems.append(f'alerts.email.sender: expected an email address, got "{email.sender}"')
     if config.alerts.webhook.enabled and not config.alerts.webhook.url_env:
         problems.append("alerts.webhook.url_env: required when alerts.webhook.enabled = true")
@@ -368,31 +376,22 @@ def parse(text: str, path: Path) -> Config:
     return config
 
 
-def _nonblocking(file: str, flags: int) -> int:
-    """Open without blocking, so that a named pipe given as --config cannot hang the command."""
-    return os.open(file, flags | getattr(os, "O_NONBLOCK", 0))
-
-
 def load(path: Path | str = DEFAULT_CONFIG) -> Config:
     """Read and validate a config file; every problem is reported at once in a ConfigError."""
     path = Path(path)
     try:
-        with open(path, "rb", opener=_nonblocking) as fh:
-            info = os.fstat(fh.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise ConfigError(str(path), ["not a regular file"])
-            raw = fh.read(MAX_CONFIG_BYTES + 1)
-        if len(raw) > MAX_CONFIG_BYTES:
-            raise ConfigError(str(path), [f"larger than {MAX_CONFIG_BYTES:,} bytes"])
+        raw = read_regular(path, MAX_CONFIG_BYTES)
     except FileNotFoundError:
         raise ConfigError(
             str(path),
             ["no such file; create one with 'listingguard init', or pass --config PATH"],
         ) from None
+    except FileRefused as exc:
+        raise ConfigError(str(path), [str(exc)]) from None
     except OSError as exc:
         raise ConfigError(str(path), [f"cannot read: {exc.strerror}"]) from None
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ConfigError(

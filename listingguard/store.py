@@ -214,17 +214,16 @@ def add_asset(db: Database, asset: dict[str, Any]) -> tuple[int, bool]:
     """Register an asset unless one of the same kind and SHA-256 exists; ``(id, created)``.
 
     An existing asset is left as it is: registering the same file twice changes nothing. A
-    retired asset (removed while findings still pointed at it) comes back into service.
+    retired asset (removed while findings still pointed at it) comes back into service under
+    the same id, with the fields given now.
     """
     with transaction(db):
         existing = asset_by_sha(db, asset["kind"], asset["sha256"])
-        if existing is not None:
-            if existing["retired_at"]:
-                db.execute("UPDATE assets SET retired_at = NULL WHERE id = ?", [existing["id"]])
-                return existing["id"], True
+        if existing is not None and not existing["retired_at"]:
             return existing["id"], False
-        record = {**asset, "added_at": asset.get("added_at") or now()}
-        return upsert(db, "assets", record, ("kind", "sha256")), True
+        # New, or a retired asset registered again: it takes the new name, rights and terms.
+        record = {**asset, "added_at": asset.get("added_at") or now(), "retired_at": None}
+        return upsert(db, "assets", record, ("kind", "sha256"), keep=("added_at",)), True
 
 
 def list_assets(

@@ -28,9 +28,9 @@ def _controls(text: str) -> int:
 def decode_text(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
     """UTF-8 bytes (a BOM allowed) to text, or TextRejected: empty, too large, binary, not UTF-8."""
     if not data:
-        raise TextRejected("empty file (0 bytes)")
+        raise TextRejected("empty text (0 bytes)")
     if len(data) > max_bytes:
-        raise TextRejected(f"file is {len(data):,} bytes, above the {max_bytes:,} byte limit")
+        raise TextRejected(f"text is {len(data):,} bytes, above the {max_bytes:,} byte limit")
     if b"\x00" in data[:8192]:
         raise TextRejected("binary file (it contains NUL bytes), not text")
     try:

@@ -73,12 +73,12 @@ def test_column_names_are_configurable(
         w = csv.writer(fh)
         w.writerow(["SKU", "Title", "Price", "Photos"])
         w.writerow(
-            ["MH01", "Chaz Kangeroo Hoodie", "$52.00", "mh01-black_main.jpg|mh01-gray_main.jpg"]
+            ["MH01", "Chaz Kangeroo Hoodie", "$52", "mh01-black_main.jpg|mh01-gray_main.jpg"]
         )
         w.writerow(["MJ01", "Beaumont Summit Kit", "1.234,50 €", ""])
     code, out, err = run(
         runner, workspace, "assets", "import", str(sheet), "--column", "sku=SKU", "--column", "name=Title",
-        "--column", "price=Price", "--column", "images=Photos", "--column", "image_separator=|",
+        "--column", "price=Price", "--column", "images=Photos", "--column", "image_separator=|", "--column", "decimal_separator=,",
         "--images-dir", str(catalogue / "images"), "--json",
     )  # fmt: skip
     assert code == 0, err

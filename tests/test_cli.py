@@ -85,7 +85,10 @@ def test_demo_builds_a_workspace_and_reruns_idempotently(runner: CliRunner, tmp_
 def test_demo_refuses_a_folder_that_is_not_a_workspace(runner: CliRunner, tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("mine")
     result = runner.invoke(cli, ["demo", "--dir", str(tmp_path)])
-    assert result.exit_code == 2 and "not empty and holds no config.toml" in result.stderr
+    assert (
+        result.exit_code == 2
+        and "the folder is not empty and is not a demo workspace" in result.stderr
+    )
 
 
 def test_demo_as_a_new_user_runs_it(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -75,7 +76,7 @@ def test_a_named_pipe_does_not_hang(
     (folder / "good.jpg").write_bytes(real_jpeg)
     code, out, err = run(runner, workspace, "assets", "add", str(folder), str(folder / "pipe.jpg"))
     assert code == 1
-    assert err.count("not a regular file (a pipe, socket or device)") == 2
+    assert err.count("not a regular file (a pipe, socket, device or folder)") == 2
     assert "1 added" in out
 
 
@@ -163,7 +164,7 @@ def test_huge_description_and_blank_lines_before_the_header(
     )
     code, out, err = run(runner, workspace, "assets", "import", str(_sheet(tmp_path, text)))
     assert code == 1
-    assert "line 5: refused: price '-5' is not a number" in err
+    assert "line 5: refused: price '-5' is below zero" in err
     assert "line 6: refused: price '1e308' is not a number" in err
     assert "3 rows: 1 products added" in out
 
@@ -264,7 +265,7 @@ def test_config_that_is_a_pipe_or_device(tmp_path: Path) -> None:
 def test_init_into_a_place_it_cannot_write(runner: CliRunner, tmp_path: Path) -> None:
     (tmp_path / "config.toml").mkdir()
     result = runner.invoke(cli, ["init", str(tmp_path), "--force"])
-    assert result.exit_code == 2 and "Is a directory" in result.stderr
+    assert result.exit_code == 2 and "exists and is not a regular file" in result.stderr
     assert "Traceback" not in result.output
 
 
@@ -301,3 +302,211 @@ def test_walk_reports_folders_it_cannot_list(
         ("locked", "cannot read: Permission denied")
     ]
     assert tmp_path / "a.jpg" in outcomes
+
+
+def test_catalogue_that_is_a_pipe_or_device(
+    runner: CliRunner, workspace: Path, tmp_path: Path
+) -> None:
+    os.mkfifo(tmp_path / "sheet.csv")
+    for sheet in (str(tmp_path / "sheet.csv"), "/dev/zero"):
+        code, _, err = run(runner, workspace, "assets", "import", sheet)
+        assert code == 2 and "not a regular file" in err
+
+
+def test_init_leaves_a_pipe_alone(runner: CliRunner, tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "config.toml")
+    result = runner.invoke(cli, ["init", str(tmp_path), "--force"])
+    assert result.exit_code == 2 and "not a regular file" in result.stderr
+
+
+def test_failed_init_leaves_no_config_behind(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "listingguard.db").mkdir()
+    result = runner.invoke(cli, ["init", str(tmp_path)])
+    assert result.exit_code == 2 and "not a file" in result.stderr
+    assert not (tmp_path / "config.toml").exists()
+
+
+def test_unknown_column_key_is_refused(runner: CliRunner, workspace: Path, tmp_path: Path) -> None:
+    code, _, err = run(
+        runner,
+        workspace,
+        "assets",
+        "import",
+        str(_sheet(tmp_path, "family,name\nA,B\n")),
+        "--column",
+        "skuu=SKU",
+    )
+    assert code == 2 and '--column.skuu: unknown key; did you mean "sku"?' in err
+
+
+@pytest.mark.parametrize(
+    ("price", "currency", "expected"),
+    [
+        ("52", "", (52.0, "USD")),
+        ("$52.00", "", (52.0, "USD")),
+        ("52 EUR", "", (52.0, "EUR")),
+        ("€52", "eur", (52.0, "EUR")),
+        ("1,234.50", "", (1234.5, "USD")),
+        ("1 234.50", "GBP", (1234.5, "GBP")),
+        ("₩1000", "", (1000.0, "KRW")),
+        ("0,001", "", "is not a number with '.'"),
+        ("1.234,50", "", "is not a number with '.'"),
+        ("52abc", "", "unknown currency symbol 'abc'"),
+        ("10 kr", "", "unknown currency symbol 'kr'"),
+        ("52", "usd1", "is not an ISO 4217 code"),
+        ("$52", "EUR", "is in USD, the currency column says EUR"),
+        ("-5", "", "below zero"),
+        ("0", "", "not above zero"),
+    ],
+)
+def test_list_prices_are_parsed_deterministically(
+    price: str, currency: str, expected: object
+) -> None:
+    from listingguard.catalogue import parse_price
+    from listingguard.config import Catalogue
+
+    if isinstance(expected, tuple):
+        assert parse_price(price, currency, Catalogue()) == expected
+    else:
+        with pytest.raises(ValueError, match=re.escape(str(expected))):
+            parse_price(price, currency, Catalogue())
+
+
+def test_comma_decimal_sheets() -> None:
+    from listingguard.catalogue import parse_price
+    from listingguard.config import Catalogue
+
+    assert parse_price("1.234,50 €", "", Catalogue(decimal_separator=",")) == (1234.5, "EUR")
+
+
+def test_duplicate_sku_and_photos_outside_the_folder(
+    runner: CliRunner, workspace: Path, tmp_path: Path, real_jpeg: bytes
+) -> None:
+    (tmp_path / "images").mkdir()
+    (tmp_path / "outside.jpg").write_bytes(real_jpeg)
+    text = (
+        "family,name,images\nA1,First,../outside.jpg\nA1,Second,\nB2,Other,"
+        + str(tmp_path / "outside.jpg")
+        + "\n"
+    )
+    code, _, err = run(runner, workspace, "assets", "import", str(_sheet(tmp_path, text)))
+    assert code == 1
+    assert "line 3: refused: SKU 'A1' is already on line 2 of this sheet" in err
+    assert err.count("outside the images folder") == 2
+    db = store.open_store(workspace.parent / "listingguard.db")
+    assert db.execute("SELECT name FROM products WHERE sku = 'A1'").fetchone() == ("First",)
+
+
+def test_description_limit_comes_from_config(
+    runner: CliRunner, workspace: Path, tmp_path: Path
+) -> None:
+    workspace.write_text(
+        workspace.read_text().replace("max_text_bytes = 1_000_000", "max_text_bytes = 100")
+    )
+    code, _, err = run(
+        runner,
+        workspace,
+        "assets",
+        "import",
+        str(_sheet(tmp_path, "family,name,description\nA1,First," + "warm " * 50 + "\n")),
+    )
+    assert code == 1 and "text is 249 bytes, above the 100 byte limit" in err
+
+
+def test_unclosed_quote_names_the_row_it_starts_on(
+    runner: CliRunner, workspace: Path, tmp_path: Path
+) -> None:
+    code, _, err = run(
+        runner,
+        workspace,
+        "assets",
+        "import",
+        str(_sheet(tmp_path, 'family,name\nA1,"Hoodie\nB2,Kit\n')),
+    )
+    assert code == 2 and "line 2: not a well-formed CSV" in err
+
+
+def test_a_retired_mark_added_again_stays(runner: CliRunner, workspace: Path) -> None:
+    db = store.open_store(workspace.parent / "listingguard.db")
+    run(runner, workspace, "assets", "list")
+    tech = db.execute("SELECT id FROM assets WHERE text = 'LumaTech'").fetchone()[0]
+    lid = store.save_listing(db, {"marketplace": "m", "listing_id": "1", "url": "u"})
+    store.save_finding(db, {"listing_id": lid, "asset_id": tech, "kind": "trademark", "score": 0.9})
+    workspace.write_text(workspace.read_text().replace('text = "LumaTech"', 'text = "Other"'))
+    run(runner, workspace, "assets", "list")
+    assert db.execute(
+        "SELECT retired_at IS NOT NULL FROM assets WHERE id = ?", [tech]
+    ).fetchone() == (1,)
+    code, out, _ = run(
+        runner, workspace, "assets", "add", "--kind", "mark", "LumaTech", "--rights", "third_party"
+    )
+    assert code == 0 and "1 added" in out
+    run(runner, workspace, "assets", "list")
+    row = db.execute(
+        "SELECT retired_at, source, rights FROM assets WHERE id = ?", [tech]
+    ).fetchone()
+    assert row == (None, "cli", "third_party")
+
+
+def test_config_marks_are_stored_trimmed_and_nfc(runner: CliRunner, workspace: Path) -> None:
+    workspace.write_text(
+        workspace.read_text().replace('text = "LumaTech"', 'text = "  Cafe\\u0301 Tech  "')
+    )
+    code, out, _ = run(runner, workspace, "assets", "list", "--json", "--kind", "mark")
+    assert code == 0
+    assert "Café Tech" in {m["text"] for m in json.loads(out)}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            'email = "brand-protection@luma.example"',
+            'email = "brand-protection@luma.example\\n"',
+            "owner.email: expected an email address",
+        ),
+        (
+            'jurisdictions = ["US"]',
+            'jurisdictions = ["US\\n"]',
+            "jurisdictions: expected a list of country codes",
+        ),
+        (
+            'start_urls = ["http://127.0.0.1:8700/search?q=luma"]',
+            'start_urls = ["https://x y"]',
+            "start_urls: expected a list of http(s) URLs",
+        ),
+        ('phone = "+1 555 0100"', 'phone = "xxxxxx123456"', "owner.phone: expected a phone number"),
+        ("delay = 0.0", "delay = inf", "delay: expected seconds, from 0 to 3600"),
+    ],
+)
+def test_values_with_stray_characters(tmp_path: Path, old: str, new: str, message: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(EXAMPLE.replace(old, new, 1), "utf-8")
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        config.load(path)
+
+
+def test_config_with_a_byte_order_mark_loads(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + EXAMPLE.encode("utf-8"))
+    assert config.load(path).owner.company == "Luma Sportswear Ltd."
+
+
+def test_territory_is_checked(
+    runner: CliRunner, workspace: Path, real_jpeg: bytes, tmp_path: Path
+) -> None:
+    (tmp_path / "a.jpg").write_bytes(real_jpeg)
+    code, _, err = run(
+        runner,
+        workspace,
+        "assets",
+        "add",
+        str(tmp_path / "a.jpg"),
+        "--rights",
+        "licensed",
+        "--licensor",
+        "X",
+        "--territory",
+        "usa",
+    )
+    assert code == 2 and "'usa' is not an ISO 3166-1 alpha-2 country code" in err

@@ -18,6 +18,7 @@ from listingguard.catalogue import RowResult, import_catalogue
 from listingguard.errors import ListingGuardError
 from listingguard.workspace import Workspace, open_workspace, template_config
 
+MARKER = ".listingguard-demo"
 CATALOGUE_FILES = ("products.csv", "others.csv", "README.md", "LICENSE-OSL-3.0.txt")
 
 
@@ -70,12 +71,14 @@ def build(directory: Path | None = None) -> DemoResult:
         directory = Path(tempfile.mkdtemp(prefix="listingguard-demo-"))
     directory = directory.resolve()
     config_path = directory / "config.toml"
-    if directory.exists() and any(directory.iterdir()) and not config_path.exists():
+    marker = directory / MARKER
+    if directory.exists() and any(directory.iterdir()) and not marker.exists():
         raise ListingGuardError(
-            f"{directory}: the folder is not empty and holds no config.toml; "
-            "give --dir an empty or new folder (or an earlier demo workspace)"
+            f"{directory}: the folder is not empty and is not a demo workspace; give --dir an "
+            "empty or new folder (the demo never writes into your own workspace)"
         )
     directory.mkdir(parents=True, exist_ok=True)
+    marker.write_text("A workspace made by 'listingguard demo'; it may be rebuilt.\n", "utf-8")
     if not config_path.exists():
         config_path.write_text(template_config(), encoding="utf-8")
     target = directory / "catalogue"
