@@ -28,6 +28,17 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
+def run(runner: CliRunner, config: Path, *args: str) -> tuple[int, str, str]:
+    """Run a command on the workspace of ``config``: (exit code, stdout, stderr).
+
+    An exception other than the command's own exit is raised, so a traceback fails the test.
+    """
+    result = runner.invoke(cli, [*args, "--config", str(config)])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
 @pytest.fixture
 def catalogue() -> Path:
     """The bundled demo catalogue (real Luma product photos and copy)."""

@@ -8,16 +8,9 @@ import shutil
 from pathlib import Path
 
 from click.testing import CliRunner
+from conftest import run
 
 from listingguard import store
-from listingguard.cli import cli
-
-
-def run(runner: CliRunner, config: Path, *args: str) -> tuple[int, str, str]:
-    result = runner.invoke(cli, [*args, "--config", str(config)])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def rows_of(catalogue: Path) -> list[dict[str, str]]:

@@ -12,19 +12,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import run
 
 from listingguard import config, store
 from listingguard.cli import cli
 from listingguard.errors import ConfigError, StoreError
 
 EXAMPLE = (Path(__file__).resolve().parent.parent / "config.toml").read_text("utf-8")
-
-
-def run(runner: CliRunner, cfg: Path, *args: str) -> tuple[int, str, str]:
-    result = runner.invoke(cli, [*args, "--config", str(cfg)])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_store_writes_are_committed_without_a_transaction(tmp_path: Path) -> None:
