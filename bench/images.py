@@ -30,13 +30,12 @@ import pdqhash
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from edits import EDITS, light_reencode  # noqa: E402
+from edits import EDITS, light_reencode
 
-from matcher import hashes  # noqa: E402
-from matcher.fingerprint import Fingerprint, fingerprint  # noqa: E402
-from matcher.imagefile import decode  # noqa: E402
-from matcher.imagematch import ImageThresholds, match  # noqa: E402
-from matcher.index import ImageIndex, brute_force_hamming  # noqa: E402
+from matcher.fingerprint import Fingerprint, fingerprint
+from matcher.imagefile import decode
+from matcher.imagematch import ImageThresholds, match
+from matcher.index import ImageIndex, brute_force_hamming
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -66,7 +65,9 @@ def _fp_file(path: str) -> Fingerprint:
     return fp_bytes(Path(path).read_bytes())
 
 
-def quality(luma: Path, per_edit: int, seed: int) -> tuple[dict[str, list[float]], list[float], dict]:
+def quality(
+    luma: Path, per_edit: int, seed: int
+) -> tuple[dict[str, list[float]], list[float], dict]:
     rng = random.Random(seed)
     by_design = designs(luma)
     names = sorted(by_design)
@@ -74,7 +75,9 @@ def quality(luma: Path, per_edit: int, seed: int) -> tuple[dict[str, list[float]
     owned_files = [(d, f) for d in owned_designs for f in by_design[d]]
     other_files = [f for d in other_designs for f in by_design[d]]
     with ProcessPoolExecutor(os.cpu_count()) as pool:
-        owned_fps = list(pool.map(_fp_file, [str(luma / "images" / f) for _, f in owned_files], chunksize=8))
+        owned_fps = list(
+            pool.map(_fp_file, [str(luma / "images" / f) for _, f in owned_files], chunksize=8)
+        )
     index = ImageIndex.build(enumerate(owned_fps))
     design_of = {i: d for i, (d, _) in enumerate(owned_files)}
     fetch = owned_fps.__getitem__
@@ -86,7 +89,9 @@ def quality(luma: Path, per_edit: int, seed: int) -> tuple[dict[str, list[float]
         return im.convert("RGB")
 
     positives: dict[str, list[float]] = defaultdict(list)
-    base: dict[str, list[tuple[str, int, int]]] = defaultdict(list)  # edit -> (design, phash d, pdq d)
+    base: dict[str, list[tuple[str, int, int]]] = defaultdict(
+        list
+    )  # edit -> (design, phash d, pdq d)
     owned_phash = [imagehash.phash(load(f)) for _, f in owned_files]
     owned_pdq = [pdqhash.compute(np.asarray(load(f)))[0] for _, f in owned_files]
     sample = [rng.randrange(len(owned_files)) for _ in range(per_edit)]
@@ -98,7 +103,9 @@ def quality(luma: Path, per_edit: int, seed: int) -> tuple[dict[str, list[float]
             q = fp_bytes(data)
             found = [m.score for m in match(q, index, fetch, t) if design_of[m.key] == design]
             positives[name].append(max(found, default=0.0))
-            base[name].append((design, *_baseline_distances(data, owned_files, owned_phash, owned_pdq, design)))
+            base[name].append(
+                (design, *_baseline_distances(data, owned_files, owned_phash, owned_pdq, design))
+            )
     negatives, neg_base = [], []
     for f in other_files:
         data = jpeg(light_reencode(load(f), rng), quality=85)
@@ -136,8 +143,12 @@ def report_quality(pos: dict[str, list[float]], neg: list[float], base: dict) ->
     neg_ph = [d[0] for d in base["negatives"]]
     neg_pq = [d[1] for d in base["negatives"]]
     t_ph, t_pq = _threshold_at(neg_ph, budget), _threshold_at(neg_pq, budget)
-    print(f"negatives: {len(neg)} photos of other designs; listingguard false matches {fm} ({rate:.2%})")
-    print(f"baselines at a false-match rate <= {budget:.2%}: pHash distance <= {t_ph}, PDQ distance <= {t_pq}")
+    print(
+        f"negatives: {len(neg)} photos of other designs; listingguard false matches {fm} ({rate:.2%})"
+    )
+    print(
+        f"baselines at a false-match rate <= {budget:.2%}: pHash distance <= {t_ph}, PDQ distance <= {t_pq}"
+    )
     print(f"{'edit':22s} {'listingguard':>12s} {'pHash':>8s} {'PDQ':>8s}")
     total = [0, 0, 0, 0]
     for name, scores in pos.items():
@@ -147,7 +158,9 @@ def report_quality(pos: dict[str, list[float]], neg: list[float], base: dict) ->
         n = len(scores)
         total = [total[0] + ours, total[1] + ph, total[2] + pq, total[3] + n]
         print(f"{name:22s} {ours / n:12.2f} {ph / n:8.2f} {pq / n:8.2f}")
-    print(f"{'all edits':22s} {total[0] / total[3]:12.2f} {total[1] / total[3]:8.2f} {total[2] / total[3]:8.2f}")
+    print(
+        f"{'all edits':22s} {total[0] / total[3]:12.2f} {total[1] / total[3]:8.2f} {total[2] / total[3]:8.2f}"
+    )
 
 
 def speed(luma: Path, owned_target: int, seed: int) -> None:
@@ -162,8 +175,10 @@ def speed(luma: Path, owned_target: int, seed: int) -> None:
     fps = [_fp_file(str(p)) for p in sample]
     ours = len(sample) / (time.perf_counter() - start)
     w, h = Image.open(sample[0]).size
-    print(f"\nregistering ({w}x{h} JPEGs, one core): {ours:.1f} photos/s (decode + hashes + features); "
-          f"baseline imagehash.phash(Image.open(f)): {naive:.1f} photos/s; ratio {ours / naive:.2f}")
+    print(
+        f"\nregistering ({w}x{h} JPEGs, one core): {ours:.1f} photos/s (decode + hashes + features); "
+        f"baseline imagehash.phash(Image.open(f)): {naive:.1f} photos/s; ratio {ours / naive:.2f}"
+    )
     size = np.mean([len(f.to_bytes()) for f in fps])
     print(f"stored fingerprint: {size / 1024:.0f} KB a photo (in the database, not in memory)")
 
@@ -178,13 +193,24 @@ def speed(luma: Path, owned_target: int, seed: int) -> None:
     build_s = time.perf_counter() - start
     start = time.perf_counter()
     index = ImageIndex.build(enumerate(owned))
-    print(f"owned catalogue: {len(owned)} photos fingerprinted in {build_s:.0f} s on {os.cpu_count()} cores; "
-          f"index built in {time.perf_counter() - start:.1f} s")
+    print(
+        f"owned catalogue: {len(owned)} photos fingerprinted in {build_s:.0f} s on {os.cpu_count()} cores; "
+        f"index built in {time.perf_counter() - start:.1f} s"
+    )
     per_photo = index.memory_bytes() / len(owned)
-    print(f"index memory: {per_photo / 1024:.1f} KB a photo; 100,000 photos: {per_photo * 100_000 / 1e9:.2f} GB")
+    print(
+        f"index memory: {per_photo / 1024:.1f} KB a photo; 100,000 photos: {per_photo * 100_000 / 1e9:.2f} GB"
+    )
 
     queries = [photos[rng.randrange(len(photos))] for _ in range(40)]
-    datas = [jpeg(EDITS[rng.choice(list(EDITS))](Image.open(q).convert("RGB"), rng, [Image.open(photos[0]).convert("RGB")] * 3)) for q in queries]
+    datas = [
+        jpeg(
+            EDITS[rng.choice(list(EDITS))](
+                Image.open(q).convert("RGB"), rng, [Image.open(photos[0]).convert("RGB")] * 3
+            )
+        )
+        for q in queries
+    ]
     start = time.perf_counter()
     for d in datas:
         fp = fp_bytes(d)
@@ -194,8 +220,10 @@ def speed(luma: Path, owned_target: int, seed: int) -> None:
     for d in datas:
         imagehash.phash(Image.open(io.BytesIO(d)))
     base = len(datas) / (time.perf_counter() - start)
-    print(f"matching against {len(owned)} owned photos (one core, decode + fingerprint + candidates + verification): "
-          f"{rate:.1f} listing images/s; baseline pHash of the query alone: {base:.1f}/s")
+    print(
+        f"matching against {len(owned)} owned photos (one core, decode + fingerprint + candidates + verification): "
+        f"{rate:.1f} listing images/s; baseline pHash of the query alone: {base:.1f}/s"
+    )
 
     hashes_1m = np.random.default_rng(seed).integers(0, 2**63, size=1_000_000, dtype=np.uint64)
     probe = [int(x) for x in hashes_1m[:200]]
@@ -203,13 +231,20 @@ def speed(luma: Path, owned_target: int, seed: int) -> None:
     for h in probe:
         brute_force_hamming(hashes_1m, h, 10)
     ms = (time.perf_counter() - start) / len(probe) * 1000
-    objs = [imagehash.ImageHash(np.unpackbits(np.array([x], ">u8").view(np.uint8)).astype(bool).reshape(8, 8)) for x in hashes_1m[:20_000]]
+    objs = [
+        imagehash.ImageHash(
+            np.unpackbits(np.array([x], ">u8").view(np.uint8)).astype(bool).reshape(8, 8)
+        )
+        for x in hashes_1m[:20_000]
+    ]
     start = time.perf_counter()
     q = objs[0]
     _ = [o for o in objs if q - o <= 10]
     naive_ms = (time.perf_counter() - start) * 1_000_000 / 20_000 * 1000 / 1000
-    print(f"candidate lookup over 1,000,000 64-bit hashes: {ms:.2f} ms a query (numpy XOR + popcount); "
-          f"baseline imagehash loop: {naive_ms:.0f} ms a query (extrapolated from 20,000); ratio {naive_ms / ms:.0f}x")
+    print(
+        f"candidate lookup over 1,000,000 64-bit hashes: {ms:.2f} ms a query (numpy XOR + popcount); "
+        f"baseline imagehash loop: {naive_ms:.0f} ms a query (extrapolated from 20,000); ratio {naive_ms / ms:.0f}x"
+    )
 
 
 def _variant_fp(job: tuple[str, int, int]) -> Fingerprint:

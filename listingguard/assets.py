@@ -12,18 +12,18 @@ import hashlib
 import json
 import os
 import stat
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from sqlite_utils import Database
 
-from listingguard import store
+from listingguard import imaging, store
 from listingguard.config import Assets, Config
 from listingguard.files import FileRefused, read_regular
-from matcher.imagefile import ImageRejected
-from matcher.imagefile import decode as decode_image
 from matcher.textfile import TextRejected, check_mark, decode_text, mark_identity
 
 IMAGE_SUFFIXES = frozenset(
@@ -156,41 +156,33 @@ def register_files(
     licence: Licence | None = None,
     product_id: int | None = None,
     source: str = "cli",
+    executor: Executor | None = None,
 ) -> Iterator[Outcome]:
-    """Register image, logo or copy files (folders recursively); yields one Outcome per file.
+    """Register image, logo or copy files (folders recursively); yields one Outcome per file, in order.
 
-    Each file is committed on its own, so an interrupted run keeps what it registered.
+    Images are decoded and fingerprinted by ``executor`` (a process pool) when one is given;
+    the store is written here, one committed file at a time, so an interrupted run keeps what
+    it registered.
     """
+    fields = {"kind": kind, "rights": rights, "product_id": product_id, "source": source}
+    if licence:
+        fields.update(licence.columns())
     suffixes = TEXT_SUFFIXES if kind == "copy" else IMAGE_SUFFIXES
+    pending: deque[tuple[Path, Any]] = deque()
+    depth = 4 * getattr(executor, "_max_workers", 1)
     for entry in walk(paths, suffixes):
         if isinstance(entry, Outcome):
-            yield entry
-            continue
-        yield _register_file(
-            db,
-            entry,
-            kind=kind,
-            rights=rights,
-            limits=limits,
-            name=name,
-            licence=licence,
-            product_id=product_id,
-            source=source,
-        )
+            pending.append((Path(entry.item), entry))
+        else:
+            pending.append((entry, _start(db, entry, kind, limits, executor)))
+        while pending and (len(pending) > depth or not isinstance(pending[0][1], Future)):
+            yield _finish(db, *pending.popleft(), name=name, fields=fields)
+    while pending:
+        yield _finish(db, *pending.popleft(), name=name, fields=fields)
 
 
-def _register_file(
-    db: Database,
-    path: Path,
-    *,
-    kind: str,
-    rights: str,
-    limits: Assets,
-    name: str | None,
-    licence: Licence | None,
-    product_id: int | None,
-    source: str,
-) -> Outcome:
+def _start(db: Database, path: Path, kind: str, limits: Assets, executor: Executor | None) -> Any:
+    """Read and hash a file; an Outcome when that settles it, else the pending analysis."""
     max_bytes = limits.max_text_bytes if kind == "copy" else limits.max_image_bytes
     try:
         data = read_regular(path, max_bytes)
@@ -198,35 +190,52 @@ def _register_file(
         return _unreadable(path, exc)
     except FileRefused as exc:
         return Outcome(shown(path), "refused", str(exc))
-    record: dict[str, Any] = {"kind": kind, "rights": rights, "path": shown(path.resolve())}
-    try:
-        if kind == "copy":
-            record["text"] = decode_text(data, max_bytes=max_bytes)
-            record["sha256"] = text_key(record["text"])
-        else:
-            record["sha256"] = sha256_bytes(data)
-            if (found := store.asset_by_sha(db, kind, record["sha256"])) and not found[
-                "retired_at"
-            ]:
-                return _exists(path, found)
-            _, info = decode_image(
-                data,
-                max_bytes=max_bytes,
-                max_pixels=limits.max_image_pixels,
-                max_side=VALIDATION_SIDE,
-            )
-            record["media"] = info.as_dict()
-    except (ImageRejected, TextRejected) as exc:
-        return Outcome(shown(path), "refused", exc.reason)
-    record.update(name=name or shown(path.name), product_id=product_id, source=source)
-    if licence:
-        record.update(licence.columns())
+    if kind == "copy":
+        try:
+            text = decode_text(data, max_bytes=max_bytes)
+        except TextRejected as exc:
+            return Outcome(shown(path), "refused", exc.reason)
+        return ("copy", text_key(text), {"text": text})
+    sha = sha256_bytes(data)
+    found = store.asset_by_sha(db, kind, sha)
+    if found and not found["retired_at"]:
+        return _exists(path, found)
+    args = (data, limits.max_image_bytes, limits.max_image_pixels)
+    if executor is None:
+        return ("image", sha, imaging.analyse(*args))
+    future = executor.submit(imaging.analyse, *args)
+    future.sha256 = sha  # type: ignore[attr-defined]
+    return future
+
+
+def _finish(
+    db: Database, path: Path, state: Any, *, name: str | None, fields: dict[str, Any]
+) -> Outcome:
+    """Write what was learnt of one file: the asset row and, for images, its fingerprint."""
+    if isinstance(state, Outcome):
+        return state
+    if isinstance(state, Future):
+        state = ("image", state.sha256, state.result())  # type: ignore[attr-defined]
+    what, sha, result = state
+    if isinstance(result, str):
+        return Outcome(shown(path), "refused", result)
+    record = {
+        **fields,
+        "sha256": sha,
+        "path": shown(path.resolve()),
+        "name": name or shown(path.name),
+    }
     with store.transaction(db):
-        found = store.asset_by_sha(db, kind, record["sha256"])
+        found = store.asset_by_sha(db, record["kind"], sha)
         if found and not found["retired_at"]:
             return _exists(path, found)
+        if what == "copy":
+            record["text"] = result["text"]
+        else:
+            record["media"] = result.media
+            imaging.save(db, sha, result)
         asset_id, _ = store.add_asset(db, record)
-    return Outcome(shown(path), "added", asset_id=asset_id, sha256=record["sha256"])
+    return Outcome(shown(path), "added", asset_id=asset_id, sha256=sha)
 
 
 def _exists(path: Path | str, found: dict[str, Any]) -> Outcome:

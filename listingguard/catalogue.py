@@ -14,6 +14,7 @@ import html
 import io
 import re
 from collections.abc import Iterator
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -199,6 +200,7 @@ def import_catalogue(
     *,
     limits: Assets = DEFAULT_LIMITS,
     images_dir: Path | None = None,
+    executor: Executor | None = None,
 ) -> Iterator[RowResult]:
     """Import every row of a CSV catalogue; yields one RowResult per row, in order."""
     header, rows = _read_rows(path)
@@ -219,7 +221,7 @@ def import_catalogue(
             continue
         if sku:
             first_line[sku] = line
-        yield _import_row(db, line, row, columns, folder, limits)
+        yield _import_row(db, line, row, columns, folder, limits, executor)
 
 
 def _cell(row: dict[str, str], column: str) -> str:
@@ -228,7 +230,13 @@ def _cell(row: dict[str, str], column: str) -> str:
 
 
 def _import_row(
-    db: Database, line: int, row: dict[str, str], columns: Catalogue, folder: Path, limits: Assets
+    db: Database,
+    line: int,
+    row: dict[str, str],
+    columns: Catalogue,
+    folder: Path,
+    limits: Assets,
+    executor: Executor | None,
 ) -> RowResult:
     sku, name = _cell(row, columns.sku), _cell(row, columns.name)
     result = RowResult(line=line, sku=sku)
@@ -276,6 +284,7 @@ def _import_row(
             limits=limits,
             product_id=result.product_id,
             source="catalogue",
+            executor=executor,
         ):
             _claim(db, outcome, result.product_id)
             result.assets.append(outcome)

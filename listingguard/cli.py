@@ -11,16 +11,18 @@ import json
 import sqlite3
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from listingguard import __version__, store
+from listingguard import __version__, imaging, store
 from listingguard import config as config_mod
 from listingguard.assets import Licence, Outcome, register_files, register_text, resolve, shown
 from listingguard.catalogue import import_catalogue, with_columns
@@ -345,12 +347,33 @@ def assets_add(
                 )
                 for t in items
             )
+            code = _report(outcomes, as_json, verbose)
         else:
-            outcomes = _file_outcomes(ws, items, kind, rights, name, licence, product_id)
-        code = _report(outcomes, as_json, verbose)
+            with imaging.workers() as executor:
+                outcomes = _file_outcomes(
+                    ws, items, kind, rights, name, licence, product_id, executor
+                )
+                code = _report(_progress(outcomes, "Registering", as_json), as_json, verbose)
     finally:
         ws.close()
     sys.exit(code)
+
+
+def _progress(items: Iterable[Any], label: str, quiet: bool) -> Iterator[Any]:
+    """Yield ``items`` while a live count runs on a terminal (never in JSON output or pipes)."""
+    if quiet or not err.is_terminal:
+        yield from items
+        return
+    columns = (
+        SpinnerColumn(),
+        TextColumn(f"{label}: {{task.completed}} files"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task(label, total=None)
+        for item in items:
+            progress.advance(task)
+            yield item
 
 
 def _product_id(ws: Workspace, sku: str | None) -> int | None:
@@ -370,6 +393,7 @@ def _file_outcomes(
     name: str | None,
     licence: Licence | None,
     product_id: int | None,
+    executor: Executor | None,
 ) -> Iterable[Outcome]:
     limits = ws.config.assets
     if items:
@@ -385,6 +409,7 @@ def _file_outcomes(
             name=name,
             licence=licence,
             product_id=product_id,
+            executor=executor,
         )
         return
     if not limits.folders:
@@ -398,6 +423,7 @@ def _file_outcomes(
             limits=limits,
             licence=licence,
             product_id=product_id,
+            executor=executor,
         )
 
 
@@ -544,9 +570,13 @@ def assets_import(
         spec = with_columns(ws.config.catalogue, overrides)
         rows = []
         bad = 0
-        for row in import_catalogue(
-            ws.db, catalogue, spec, limits=ws.config.assets, images_dir=images_dir
-        ):
+        with imaging.workers() as executor:
+            imported = import_catalogue(
+                ws.db, catalogue, spec, limits=ws.config.assets, images_dir=images_dir,
+                executor=executor,
+            )  # fmt: skip
+            rows_in = list(_progress(imported, "Importing rows", as_json))
+        for row in rows_in:
             rows.append(row)
             problems = [a for a in row.assets if a.status == "refused"]
             bad += (row.status == "refused") + len(problems)
@@ -570,6 +600,96 @@ def assets_import(
             f"{assets_['exists']} already registered, {assets_['refused']} refused."
         )
     sys.exit(1 if bad else 0)
+
+
+# -- match --------------------------------------------------------------------------------------
+
+
+@cli.group(cls=Group)
+def match() -> None:
+    """Check images against your registered assets.
+
+    \b
+    Example:
+      listingguard match image listing-photo.jpg --json
+    """
+
+
+@match.command("image")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=str))
+@click.option(
+    "--min-score",
+    type=click.FloatRange(0, 1),
+    help="Report matches from this score (default: matching.min_score, 0.5 decides).",
+)
+@config_option
+@json_option
+def match_image(
+    files: tuple[str, ...], min_score: float | None, config_path: Path, as_json: bool
+) -> None:
+    """Which registered photos each image copies, best first, with the evidence.
+
+    Finds copies that were resized, cropped, mirrored, rotated, recoloured, stretched,
+    watermarked, bannered, padded, inset or put in a collage. With --json, one JSON object a
+    line per file: {"file", "sha256", "matches": [{"asset", "asset_id", "rights", "kind",
+    "score", "detail"}]}; a file that cannot be read has "error" and no matches (exit code 1).
+
+    \b
+    Example:
+      listingguard match image suspicious.jpg
+      listingguard match image shots/*.jpg --json > matches.jsonl
+    """
+    ws = open_workspace(config_path)
+    cfg = ws.config
+    threshold = cfg.matching.min_score if min_score is None else min_score
+    failed = 0
+    try:
+        with imaging.workers() as executor:
+            for problem in imaging.backfill(ws.db, cfg.assets, executor):
+                err.print(f"warning: {escape(problem)}")
+            owned = imaging.OwnedImages(ws.db)
+            if not owned.index and not as_json:
+                err.print("No image assets registered yet: 'listingguard assets add PHOTOS'.")
+            results = imaging.match_files(
+                ws.db, list(files), owned, imaging.thresholds_from(cfg),
+                limits=cfg.assets, min_score=threshold, executor=executor,
+            )  # fmt: skip
+            for result in results:
+                failed += "error" in result
+                if as_json:
+                    click.echo(json.dumps(result, ensure_ascii=False))
+                else:
+                    _print_image_result(result)
+    finally:
+        ws.close()
+    sys.exit(1 if failed else 0)
+
+
+def _print_image_result(result: dict[str, Any]) -> None:
+    name = escape(result["file"])
+    if "error" in result:
+        err.print(f"{name}: refused: {escape(result['error'])}")
+        return
+    if not result["matches"]:
+        out.print(f"{name}: no copy of a registered photo")
+        return
+    table = Table("asset", "score", "evidence", "region in the image", title=result["file"])
+    for m in result["matches"]:
+        d = m["detail"]
+        if d["basis"] == "aligned":
+            how = f"{d['inliers']} inliers, correlation {d['correlation']}" + (
+                ", mirrored" if d["mirrored"] else ""
+            )
+        else:
+            how = f"PDQ distance {d['pdq_distance']}"
+        region = ",".join(map(str, d.get("region", []))) or "-"
+        table.add_row(
+            escape(f"{m['asset']} (#{m['asset_id']}, {m['rights']})"),
+            f"{m['score']:.2f}",
+            how,
+            region,
+        )
+    out.print(table)
 
 
 # -- demo ---------------------------------------------------------------------------------------

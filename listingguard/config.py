@@ -232,11 +232,26 @@ class Marketplace:
 
 
 @dataclass(frozen=True)
+class ImageMatching:
+    """Image copy detection (matcher.imagematch.ImageThresholds); defaults measured in bench/images.py."""
+
+    correlation: float = option(
+        0.77, check=lambda v: None if -1 <= v <= 1 else "a number from -1 to 1"
+    )
+    slope: float = option(25.0, check=_positive)
+    min_inliers: int = option(10, check=lambda v: None if 4 <= v <= 500 else "an integer 4-500")
+    min_tiles: int = option(3, check=lambda v: None if 1 <= v <= 16 else "an integer 1-16")
+    pdq_distance: int = option(16, check=lambda v: None if 0 <= v <= 128 else "an integer 0-128")
+    candidates: int = option(5, check=lambda v: None if 1 <= v <= 50 else "an integer 1-50")
+
+
+@dataclass(frozen=True)
 class Matching:
     """Decision thresholds; scores are calibrated so that 0.5 is the decision point."""
 
     min_score: float = option(0.5, check=_fraction)
     low_price_ratio: float = option(0.5, check=_fraction)
+    image: ImageMatching = ImageMatching()
 
 
 @dataclass(frozen=True)

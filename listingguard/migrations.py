@@ -209,5 +209,26 @@ CREATE INDEX case_events_case ON case_events (case_id, at);
 """
 
 
-MIGRATIONS: tuple[Migration, ...] = (M001_CATALOGUE, M002_SWEEPS_AND_FINDINGS, M003_TAKEDOWN)
+M004_FINGERPRINTS = """
+-- Image fingerprints, one per SHA-256 for owned and listing images alike, never recomputed
+-- unless the recipe's version changes. The hashes have columns of their own for SQL lookups.
+CREATE TABLE fingerprints (
+    sha256 TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    phash INTEGER NOT NULL,
+    edge_hash INTEGER NOT NULL,
+    pdq BLOB NOT NULL,
+    data BLOB NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX fingerprints_phash ON fingerprints (phash);
+"""
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    M001_CATALOGUE,
+    M002_SWEEPS_AND_FINDINGS,
+    M003_TAKEDOWN,
+    M004_FINGERPRINTS,
+)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -338,3 +338,29 @@ def save_finding(db: Database, finding: dict[str, Any]) -> tuple[int, bool]:
             conflict="listing_id, IFNULL(asset_id, 0), kind",
         )
     return finding_id, existed is None
+
+
+# -- fingerprints -------------------------------------------------------------------------------
+
+
+def save_fingerprint(
+    db: Database, sha256: str, *, version: int, phash: int, edge_hash: int, pdq: bytes, data: bytes
+) -> None:
+    """Store an image's fingerprint once per SHA-256 (a newer recipe version replaces it)."""
+    with transaction(db):
+        db.execute(
+            "INSERT INTO fingerprints (sha256, version, phash, edge_hash, pdq, data, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO UPDATE SET "
+            "version = excluded.version, phash = excluded.phash, edge_hash = excluded.edge_hash, "
+            "pdq = excluded.pdq, data = excluded.data, created_at = excluded.created_at "
+            "WHERE excluded.version <> fingerprints.version",
+            [sha256, version, phash, edge_hash, pdq, data, now()],
+        )
+
+
+def fingerprint_data(db: Database, sha256: str, version: int) -> bytes | None:
+    """The stored fingerprint of this recipe version, or None."""
+    row = db.execute(
+        "SELECT data FROM fingerprints WHERE sha256 = ? AND version = ?", [sha256, version]
+    ).fetchone()
+    return row[0] if row else None

@@ -66,7 +66,9 @@ def score(
     return hash_score, "hash", shown
 
 
-def compare(a: Fingerprint, b: Fingerprint, thresholds: ImageThresholds = ImageThresholds()) -> ImageMatch:
+def compare(
+    a: Fingerprint, b: Fingerprint, thresholds: ImageThresholds = ImageThresholds()
+) -> ImageMatch:
     """Score two fingerprints against each other; symmetric in ``a`` and ``b``."""
     pdq = hashes.hamming(a.pdq, b.pdq)
     value, basis, alignment = score(alignments(a, b), pdq, thresholds)
@@ -74,14 +76,23 @@ def compare(a: Fingerprint, b: Fingerprint, thresholds: ImageThresholds = ImageT
 
 
 def _detail(
-    alignment: Alignment | None, query: Fingerprint, owned: Fingerprint, pdq: int, basis: str, t: ImageThresholds
+    alignment: Alignment | None,
+    query: Fingerprint,
+    owned: Fingerprint,
+    pdq: int,
+    basis: str,
+    t: ImageThresholds,
 ) -> dict[str, object]:
     detail: dict[str, object] = {
         "basis": basis,
         "phash_distance": hashes.hamming(query.phash, owned.phash),
         "edge_hash_distance": hashes.hamming(query.edge_hash, owned.edge_hash),
         "pdq_distance": pdq,
-        "thresholds": {"correlation": t.correlation, "min_inliers": t.min_inliers, "pdq_distance": t.pdq_distance},
+        "thresholds": {
+            "correlation": t.correlation,
+            "min_inliers": t.min_inliers,
+            "pdq_distance": t.pdq_distance,
+        },
     }
     if alignment:
         detail.update(alignment.as_dict())
@@ -108,5 +119,7 @@ def match(
         pdq = hashes.hamming(query.pdq, owned.pdq)
         value, basis, alignment = score(alignments(query, owned), pdq, thresholds)
         if value >= min_score:
-            found.append(ImageMatch(key, value, _detail(alignment, query, owned, pdq, basis, thresholds)))
+            found.append(
+                ImageMatch(key, value, _detail(alignment, query, owned, pdq, basis, thresholds))
+            )
     return sorted(found, key=lambda m: -m.score)

@@ -17,7 +17,7 @@ from listingguard.migrations import SCHEMA_VERSION
 
 TABLES = {
     "products", "assets", "listings", "images", "listing_images", "captures",
-    "findings", "notices", "notice_findings", "cases", "case_events", "sweeps",
+    "findings", "notices", "notice_findings", "cases", "case_events", "sweeps", "fingerprints",
 }  # fmt: skip
 
 
@@ -35,7 +35,7 @@ def test_missing_database_is_an_error_unless_created(tmp_path: Path) -> None:
         store.open_store(tmp_path / "missing.db")
 
 
-@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("version", [1, 2, 3])
 def test_older_database_is_upgraded_in_place(tmp_path: Path, version: int) -> None:
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)

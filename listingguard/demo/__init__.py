@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from listingguard import store
+from listingguard import imaging, store
 from listingguard.catalogue import RowResult, import_catalogue
 from listingguard.errors import ListingGuardError
 from listingguard.workspace import Workspace, open_workspace, template_config
@@ -89,9 +89,14 @@ def build(directory: Path | None = None) -> DemoResult:
     workspace = open_workspace(config_path, create=True)
     result = DemoResult(directory, workspace)
     config = workspace.config
-    result.rows = list(
-        import_catalogue(
-            workspace.db, target / "products.csv", config.catalogue, limits=config.assets
+    with imaging.workers() as executor:
+        result.rows = list(
+            import_catalogue(
+                workspace.db,
+                target / "products.csv",
+                config.catalogue,
+                limits=config.assets,
+                executor=executor,
+            )
         )
-    )
     return result

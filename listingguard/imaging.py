@@ -1,0 +1,219 @@
+"""Images between the store and the matcher: analyse files in worker processes, build the owned index, match.
+
+Decoding and fingerprinting are CPU-bound (about 30 ms a photo), so they run in a process pool
+over all cores; the store is written by the main process only (one writer, as SQLite wants).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlite_utils import Database
+
+from listingguard import store
+from listingguard.files import FileRefused, read_regular
+from matcher import fingerprint as fp_mod
+from matcher.fingerprint import Fingerprint, fingerprint
+from matcher.hashes import to_signed
+from matcher.imagefile import ImageRejected, decode
+from matcher.imagematch import ImageMatch, ImageThresholds, match
+from matcher.index import ImageIndex
+
+DECODE_SIDE = 1024  # JPEG draft decoding down to at least this; features use 640
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What a worker learnt of an image: its media facts and its stored fingerprint."""
+
+    media: dict[str, Any]
+    data: bytes
+    phash: int
+    edge_hash: int
+    pdq: bytes
+
+
+def analyse(data: bytes, max_bytes: int, max_pixels: int) -> Analysis | str:
+    """Decode (safely) and fingerprint image bytes; a one-line reason when the image is refused.
+
+    Runs in worker processes: it takes and returns plain data only.
+    """
+    try:
+        rgb, info = decode(data, max_bytes=max_bytes, max_pixels=max_pixels, max_side=DECODE_SIDE)
+    except ImageRejected as exc:
+        return exc.reason
+    fp = fingerprint(np.asarray(rgb))
+    return Analysis(info.as_dict(), fp.to_bytes(), fp.phash, fp.edge_hash, fp.pdq)
+
+
+def save(db: Database, sha256: str, analysis: Analysis) -> None:
+    store.save_fingerprint(
+        db,
+        sha256,
+        version=fp_mod.VERSION,
+        phash=to_signed(analysis.phash),
+        edge_hash=to_signed(analysis.edge_hash),
+        pdq=analysis.pdq,
+        data=analysis.data,
+    )
+
+
+@contextmanager
+def workers(n: int | None = None) -> Iterator[Executor | None]:
+    """A process pool over ``n`` (default: all) cores, or None where one core would do."""
+    n = n or os.cpu_count() or 1
+    if n <= 1:
+        yield None
+        return
+    with ProcessPoolExecutor(n) as pool:
+        yield pool
+
+
+def load_fingerprint(db: Database, sha256: str) -> Fingerprint | None:
+    data = store.fingerprint_data(db, sha256, fp_mod.VERSION)
+    return Fingerprint.from_bytes(data) if data else None
+
+
+def missing_fingerprints(db: Database) -> list[dict[str, Any]]:
+    """Image assets in service whose fingerprint is absent or of an older recipe."""
+    return list(
+        db.query(
+            "SELECT a.id, a.sha256, a.path FROM assets a LEFT JOIN fingerprints f "
+            "ON f.sha256 = a.sha256 AND f.version = ? "
+            "WHERE a.kind IN ('image', 'logo') AND a.retired_at IS NULL AND f.sha256 IS NULL",
+            [fp_mod.VERSION],
+        )
+    )
+
+
+class OwnedImages:
+    """The index of every image asset in service, with their fingerprints loaded on demand."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        rows = list(
+            db.query(
+                "SELECT a.id, a.name, a.rights, a.kind, a.sha256, a.product_id, f.data "
+                "FROM assets a JOIN fingerprints f ON f.sha256 = a.sha256 AND f.version = ? "
+                "WHERE a.kind IN ('image', 'logo') AND a.retired_at IS NULL ORDER BY a.id",
+                [fp_mod.VERSION],
+            )
+        )
+        self.assets = {r["id"]: {k: v for k, v in r.items() if k != "data"} for r in rows}
+        self._cache: dict[int, Fingerprint] = {}
+        self.index = ImageIndex.build((r["id"], self._remember(r["id"], r["data"])) for r in rows)
+        self._cache.clear()  # keep memory to the index; verification reloads what it needs
+
+    def _remember(self, key: int, data: bytes) -> Fingerprint:
+        fp = Fingerprint.from_bytes(data)
+        self._cache[key] = fp
+        return fp
+
+    def fetch(self, key: int) -> Fingerprint | None:
+        asset = self.assets.get(key)
+        return load_fingerprint(self.db, asset["sha256"]) if asset else None
+
+    def match(
+        self, query: Fingerprint, thresholds: ImageThresholds, min_score: float = 0.0
+    ) -> list[ImageMatch]:
+        return match(query, self.index, self.fetch, thresholds, min_score=min_score)
+
+
+def thresholds_from(config: Any) -> ImageThresholds:
+    """The matcher's thresholds from ``[matching.image]`` of config.toml."""
+    return ImageThresholds(**dataclasses.asdict(config.matching.image))
+
+
+def backfill(db: Database, limits: Any, executor: Executor | None = None) -> list[str]:
+    """Fingerprint image assets registered before fingerprints existed (or of an older recipe).
+
+    Returns one problem line per asset whose file is gone or no longer decodes; those stay
+    out of the index until added again.
+    """
+    problems = []
+    for row in missing_fingerprints(db):
+        try:
+            data = read_regular(row["path"], limits.max_image_bytes)
+        except (OSError, FileRefused, TypeError) as exc:
+            problems.append(f"asset {row['id']}: cannot read {row['path']}: {exc}; add it again")
+            continue
+        args = (data, limits.max_image_bytes, limits.max_image_pixels)
+        result = executor.submit(analyse, *args).result() if executor else analyse(*args)
+        if isinstance(result, str):
+            problems.append(f"asset {row['id']}: {row['path']}: {result}")
+            continue
+        save(db, row["sha256"], result)
+    return problems
+
+
+def match_files(
+    db: Database,
+    paths: list[str],
+    owned: OwnedImages,
+    thresholds: ImageThresholds,
+    *,
+    limits: Any,
+    min_score: float,
+    executor: Executor | None = None,
+) -> Iterator[dict[str, Any]]:
+    """One result per file, in order: its SHA-256 and the owned images it copies, best first.
+
+    Each file's fingerprint is stored by SHA-256, so matching it again costs no decoding.
+    """
+    pending: deque[tuple[str, Any]] = deque()
+    depth = 4 * getattr(executor, "_max_workers", 1)
+
+    def finish(path: str, state: Any) -> dict[str, Any]:
+        if isinstance(state, dict):
+            return state
+        sha, result = state
+        if isinstance(result, Future):
+            result = result.result()
+        if isinstance(result, str):
+            return {"file": path, "sha256": sha, "error": result, "matches": []}
+        if isinstance(result, Analysis):
+            save(db, sha, result)
+            result = Fingerprint.from_bytes(result.data)
+        found = owned.match(result, thresholds, min_score=min_score)
+        return {"file": path, "sha256": sha, "matches": [_as_json(m, owned) for m in found]}
+
+    for path in paths:
+        try:
+            data = read_regular(path, limits.max_image_bytes)
+        except (OSError, FileRefused) as exc:
+            reason = str(exc) if isinstance(exc, FileRefused) else (exc.strerror or str(exc))
+            pending.append((path, {"file": path, "error": reason, "matches": []}))
+        else:
+            sha = hashlib.sha256(data).hexdigest()
+            stored = load_fingerprint(db, sha)
+            if stored is not None:
+                pending.append((path, (sha, stored)))
+            else:
+                args = (data, limits.max_image_bytes, limits.max_image_pixels)
+                job = executor.submit(analyse, *args) if executor else analyse(*args)
+                pending.append((path, (sha, job)))
+        while len(pending) > depth:
+            yield finish(*pending.popleft())
+    while pending:
+        yield finish(*pending.popleft())
+
+
+def _as_json(m: ImageMatch, owned: OwnedImages) -> dict[str, Any]:
+    asset = owned.assets[m.key]
+    return {
+        "asset": asset["name"],
+        "asset_id": m.key,
+        "rights": asset["rights"],
+        "kind": "image_copy",
+        "score": round(m.score, 4),
+        "detail": m.detail,
+    }

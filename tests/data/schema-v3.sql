@@ -1,0 +1,188 @@
+-- A listingguard database as schema version 3 left it (frozen copy of migrations 1..3).
+-- Never edit: tests upgrade it to prove that older databases open.
+
+-- The owner's catalogue: products and the assets (marks, photos, copy, logos) it holds.
+CREATE TABLE products (
+    id INTEGER PRIMARY KEY,
+    sku TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    list_price REAL,
+    currency TEXT,
+    category TEXT,
+    description TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE assets (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('mark', 'image', 'copy', 'logo')),
+    name TEXT NOT NULL,
+    rights TEXT NOT NULL CHECK (rights IN ('owned', 'licensed', 'third_party')),
+    sha256 TEXT NOT NULL,
+    path TEXT,
+    text TEXT,
+    media TEXT,
+    product_id INTEGER REFERENCES products(id) ON DELETE SET NULL,
+    source TEXT NOT NULL DEFAULT 'cli',
+    aliases TEXT,
+    registrations TEXT,
+    licensor TEXT,
+    territories TEXT,
+    platforms TEXT,
+    licence_expires TEXT,
+    added_at TEXT NOT NULL,
+    retired_at TEXT,
+    UNIQUE (kind, sha256)
+);
+CREATE INDEX assets_kind ON assets (kind, rights);
+CREATE INDEX assets_product ON assets (product_id);
+CREATE INDEX assets_licence_expires ON assets (licence_expires)
+    WHERE licence_expires IS NOT NULL;
+
+
+-- What sweeps bring in: listings, content-addressed images, evidence captures, findings.
+CREATE TABLE sweeps (
+    id INTEGER PRIMARY KEY,
+    marketplace TEXT,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL DEFAULT 'running',
+    pages INTEGER NOT NULL DEFAULT 0,
+    listings INTEGER NOT NULL DEFAULT 0,
+    blocked INTEGER NOT NULL DEFAULT 0,
+    new_findings INTEGER NOT NULL DEFAULT 0,
+    errors INTEGER NOT NULL DEFAULT 0,
+    stats TEXT
+);
+CREATE TABLE listings (
+    id INTEGER PRIMARY KEY,
+    marketplace TEXT NOT NULL,
+    listing_id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    canonical_url TEXT,
+    title TEXT,
+    description TEXT,
+    brand TEXT,
+    price REAL,
+    currency TEXT,
+    seller_id TEXT,
+    seller_name TEXT,
+    seller_url TEXT,
+    seller_location TEXT,
+    availability TEXT,
+    sales TEXT,
+    content_sha256 TEXT,
+    status TEXT NOT NULL DEFAULT 'active',
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    matched_at TEXT,
+    sweep_id INTEGER REFERENCES sweeps(id),
+    UNIQUE (marketplace, listing_id)
+);
+CREATE INDEX listings_status ON listings (status);
+CREATE INDEX listings_seller ON listings (marketplace, seller_id);
+CREATE INDEX listings_unmatched ON listings (matched_at);
+CREATE TABLE images (
+    sha256 TEXT PRIMARY KEY,
+    url TEXT,
+    path TEXT,
+    bytes INTEGER,
+    width INTEGER,
+    height INTEGER,
+    format TEXT,
+    error TEXT,
+    first_seen TEXT NOT NULL
+);
+CREATE TABLE listing_images (
+    listing_id INTEGER NOT NULL REFERENCES listings(id) ON DELETE CASCADE,
+    image_sha256 TEXT NOT NULL REFERENCES images(sha256),
+    position INTEGER NOT NULL DEFAULT 0,
+    url TEXT,
+    PRIMARY KEY (listing_id, image_sha256)
+);
+CREATE INDEX listing_images_image ON listing_images (image_sha256);
+CREATE TABLE captures (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL DEFAULT 'page',
+    url TEXT NOT NULL,
+    captured_at TEXT NOT NULL,
+    http_status INTEGER,
+    content_type TEXT,
+    sha256 TEXT NOT NULL,
+    warc_file TEXT,
+    warc_offset INTEGER,
+    warc_record_id TEXT UNIQUE,
+    listing_id INTEGER REFERENCES listings(id),
+    sweep_id INTEGER REFERENCES sweeps(id)
+);
+CREATE INDEX captures_listing ON captures (listing_id);
+CREATE INDEX captures_sha256 ON captures (sha256);
+CREATE TABLE findings (
+    id INTEGER PRIMARY KEY,
+    listing_id INTEGER NOT NULL REFERENCES listings(id),
+    asset_id INTEGER REFERENCES assets(id),
+    kind TEXT NOT NULL,
+    score REAL NOT NULL,
+    severity TEXT,
+    explanation TEXT,
+    detail TEXT,
+    status TEXT NOT NULL DEFAULT 'new',
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    reviewed_at TEXT,
+    sweep_id INTEGER REFERENCES sweeps(id)
+);
+-- One finding per listing, asset and kind; a finding without an asset (a signal) is keyed 0.
+CREATE UNIQUE INDEX findings_key ON findings (listing_id, IFNULL(asset_id, 0), kind);
+CREATE INDEX findings_status ON findings (status);
+CREATE INDEX findings_asset ON findings (asset_id);
+
+
+-- Notices, the findings each covers, and cases tracked until the listing is gone.
+CREATE TABLE notices (
+    id INTEGER PRIMARY KEY,
+    platform TEXT NOT NULL,
+    legal_basis TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'draft',
+    format TEXT,
+    body TEXT,
+    path TEXT,
+    pack_path TEXT,
+    pack_sha256 TEXT,
+    reference TEXT,
+    created_at TEXT NOT NULL,
+    approved_at TEXT,
+    approved_by TEXT,
+    submitted_at TEXT,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX notices_status ON notices (platform, status);
+CREATE TABLE notice_findings (
+    notice_id INTEGER NOT NULL REFERENCES notices(id) ON DELETE CASCADE,
+    finding_id INTEGER NOT NULL REFERENCES findings(id),
+    PRIMARY KEY (notice_id, finding_id)
+);
+CREATE INDEX notice_findings_finding ON notice_findings (finding_id);
+CREATE TABLE cases (
+    id INTEGER PRIMARY KEY,
+    notice_id INTEGER NOT NULL REFERENCES notices(id),
+    listing_id INTEGER NOT NULL REFERENCES listings(id),
+    status TEXT NOT NULL DEFAULT 'submitted',
+    opened_at TEXT NOT NULL,
+    deadline TEXT,
+    last_checked_at TEXT,
+    closed_at TEXT,
+    UNIQUE (notice_id, listing_id)
+);
+CREATE INDEX cases_status ON cases (status, deadline);
+CREATE INDEX cases_listing ON cases (listing_id);
+CREATE TABLE case_events (
+    id INTEGER PRIMARY KEY,
+    case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+    at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    note TEXT
+);
+CREATE INDEX case_events_case ON case_events (case_id, at);
+
+PRAGMA user_version = 3;
