@@ -109,15 +109,17 @@ def match(
 ) -> list[ImageMatch]:
     """Verify the index's candidates for ``query``; matches at or above ``min_score``, best first.
 
-    ``fetch`` returns an owned image's full fingerprint by key (from the store).
+    ``fetch`` returns an owned image's full fingerprint by key (from the store). Only the
+    orientations the index voted for are verified, which halves the work; ``compare`` tries
+    both and is exactly symmetric.
     """
     found = []
-    for key in index.candidates(query, limit=thresholds.candidates):
+    for key, orientations in index.candidates(query, limit=thresholds.candidates):
         owned = fetch(key)
         if owned is None:
             continue
         pdq = hashes.hamming(query.pdq, owned.pdq)
-        value, basis, alignment = score(alignments(query, owned), pdq, thresholds)
+        value, basis, alignment = score(alignments(query, owned, orientations), pdq, thresholds)
         if value >= min_score:
             found.append(
                 ImageMatch(key, value, _detail(alignment, query, owned, pdq, basis, thresholds))

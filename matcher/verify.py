@@ -189,15 +189,18 @@ def _reversed_region(
     return int(x0 * s), int(y0 * s), round(x1 * s), round(y1 * s)
 
 
-def alignments(query: Fingerprint, owned: Fingerprint) -> list[Alignment]:
+def alignments(
+    query: Fingerprint, owned: Fingerprint, orientations: tuple[bool, ...] = (False, True)
+) -> list[Alignment]:
     """Every alignment of either image onto the other, as shown or mirrored.
 
     Trying both directions makes the set the same whichever image is called the query (only
     the region, always given in ``query``, differs), and finds a copy whichever side carries
-    extra canvas: an inset fits owned -> query, a crop fits either way.
+    extra canvas: an inset fits owned -> query, a crop fits either way. ``orientations`` may
+    skip the mirrored (True) or the unmirrored (False) pair when the index's votes rule it out.
     """
-    found = [x for x in (align(query, owned), align(query, owned, mirrored=True)) if x]
-    for x in (align(owned, query), align(owned, query, mirrored=True)):
+    found = [x for m in orientations if (x := align(query, owned, mirrored=m))]
+    for x in (align(owned, query, mirrored=m) for m in orientations):
         if x:
             found.append(dataclasses.replace(x, region=_reversed_region(x, query, owned)))
     return found
