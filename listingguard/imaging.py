@@ -23,10 +23,10 @@ from listingguard import store
 from listingguard.files import FileRefused, read_regular
 from matcher import fingerprint as fp_mod
 from matcher.fingerprint import Fingerprint, fingerprint
-from matcher.hashes import to_signed
+from matcher.hashes import from_signed, to_signed
 from matcher.imagefile import ImageRejected, decode
 from matcher.imagematch import ImageMatch, ImageThresholds, match
-from matcher.index import ImageIndex
+from matcher.index import ImageIndex, index_descriptors
 
 DECODE_SIDE = 1024  # JPEG draft decoding down to at least this; features use 640
 
@@ -40,6 +40,7 @@ class Analysis:
     phash: int
     edge_hash: int
     pdq: bytes
+    descriptors: bytes  # what the index holds of the image
 
 
 def analyse(data: bytes, max_bytes: int, max_pixels: int) -> Analysis | str:
@@ -52,7 +53,14 @@ def analyse(data: bytes, max_bytes: int, max_pixels: int) -> Analysis | str:
     except ImageRejected as exc:
         return exc.reason
     fp = fingerprint(np.asarray(rgb))
-    return Analysis(info.as_dict(), fp.to_bytes(), fp.phash, fp.edge_hash, fp.pdq)
+    return Analysis(
+        info.as_dict(),
+        fp.to_bytes(),
+        fp.phash,
+        fp.edge_hash,
+        fp.pdq,
+        index_descriptors(fp).tobytes(),
+    )
 
 
 def save(db: Database, sha256: str, analysis: Analysis) -> None:
@@ -63,6 +71,7 @@ def save(db: Database, sha256: str, analysis: Analysis) -> None:
         phash=to_signed(analysis.phash),
         edge_hash=to_signed(analysis.edge_hash),
         pdq=analysis.pdq,
+        descriptors=analysis.descriptors,
         data=analysis.data,
     )
 
@@ -102,21 +111,25 @@ class OwnedImages:
         self.db = db
         rows = list(
             db.query(
-                "SELECT a.id, a.name, a.rights, a.kind, a.sha256, a.product_id, f.data "
+                "SELECT a.id, a.name, a.rights, a.kind, a.sha256, a.product_id, "
+                "f.phash, f.edge_hash, f.pdq, f.descriptors "
                 "FROM assets a JOIN fingerprints f ON f.sha256 = a.sha256 AND f.version = ? "
                 "WHERE a.kind IN ('image', 'logo') AND a.retired_at IS NULL ORDER BY a.id",
                 [fp_mod.VERSION],
             )
         )
-        self.assets = {r["id"]: {k: v for k, v in r.items() if k != "data"} for r in rows}
-        self._cache: dict[int, Fingerprint] = {}
-        self.index = ImageIndex.build((r["id"], self._remember(r["id"], r["data"])) for r in rows)
-        self._cache.clear()  # keep memory to the index; verification reloads what it needs
-
-    def _remember(self, key: int, data: bytes) -> Fingerprint:
-        fp = Fingerprint.from_bytes(data)
-        self._cache[key] = fp
-        return fp
+        keep = ("id", "name", "rights", "kind", "sha256", "product_id")
+        self.assets = {r["id"]: {k: r[k] for k in keep} for r in rows}
+        self.index = ImageIndex.build_from_parts(
+            (
+                r["id"],
+                from_signed(r["phash"]),
+                from_signed(r["edge_hash"]),
+                r["pdq"],
+                np.frombuffer(r["descriptors"], np.uint8).reshape(-1, 32),
+            )
+            for r in rows
+        )
 
     def fetch(self, key: int) -> Fingerprint | None:
         asset = self.assets.get(key)

@@ -211,13 +211,15 @@ CREATE INDEX case_events_case ON case_events (case_id, at);
 
 M004_FINGERPRINTS = """
 -- Image fingerprints, one per SHA-256 for owned and listing images alike, never recomputed
--- unless the recipe's version changes. The hashes have columns of their own for SQL lookups.
+-- unless the recipe's version changes. The hashes and the descriptors the index holds have
+-- columns of their own, so the index loads without decoding whole fingerprints.
 CREATE TABLE fingerprints (
     sha256 TEXT PRIMARY KEY,
     version INTEGER NOT NULL,
     phash INTEGER NOT NULL,
     edge_hash INTEGER NOT NULL,
     pdq BLOB NOT NULL,
+    descriptors BLOB NOT NULL,
     data BLOB NOT NULL,
     created_at TEXT NOT NULL
 );

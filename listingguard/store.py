@@ -344,17 +344,26 @@ def save_finding(db: Database, finding: dict[str, Any]) -> tuple[int, bool]:
 
 
 def save_fingerprint(
-    db: Database, sha256: str, *, version: int, phash: int, edge_hash: int, pdq: bytes, data: bytes
+    db: Database,
+    sha256: str,
+    *,
+    version: int,
+    phash: int,
+    edge_hash: int,
+    pdq: bytes,
+    descriptors: bytes,
+    data: bytes,
 ) -> None:
     """Store an image's fingerprint once per SHA-256 (a newer recipe version replaces it)."""
     with transaction(db):
         db.execute(
-            "INSERT INTO fingerprints (sha256, version, phash, edge_hash, pdq, data, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO UPDATE SET "
+            "INSERT INTO fingerprints "
+            "(sha256, version, phash, edge_hash, pdq, descriptors, data, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO UPDATE SET "
             "version = excluded.version, phash = excluded.phash, edge_hash = excluded.edge_hash, "
-            "pdq = excluded.pdq, data = excluded.data, created_at = excluded.created_at "
-            "WHERE excluded.version <> fingerprints.version",
-            [sha256, version, phash, edge_hash, pdq, data, now()],
+            "pdq = excluded.pdq, descriptors = excluded.descriptors, data = excluded.data, "
+            "created_at = excluded.created_at WHERE excluded.version <> fingerprints.version",
+            [sha256, version, phash, edge_hash, pdq, descriptors, data, now()],
         )
 
 

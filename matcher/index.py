@@ -24,7 +24,7 @@ import numpy as np
 
 from matcher.fingerprint import Fingerprint
 
-PER_IMAGE = 256
+PER_IMAGE = 224
 QUERY_DESCRIPTORS = 300  # per orientation, the strongest
 MIN_VOTES = 3
 VOTE_DISTANCE = 64  # bits of 256: nearer descriptors vote
@@ -41,7 +41,7 @@ class ImageIndex:
         self._phash = np.zeros(0, np.uint64)
         self._edge = np.zeros(0, np.uint64)
         self._pdq = np.zeros((0, 32), np.uint8)
-        self._owner = np.zeros(0, np.int32)
+        self._owner: np.ndarray | None = None
         self._descriptors: list[np.ndarray] = []
         self._faiss: faiss.IndexBinary | None = None
 
@@ -78,14 +78,19 @@ class ImageIndex:
         index._phash = np.array(phash, np.uint64)
         index._edge = np.array(edge, np.uint64)
         index._pdq = np.stack(pdq)
-        index._owner = np.concatenate(owner)
-        index._faiss = _descriptor_index(np.ascontiguousarray(np.concatenate(desc)))
+        owners = np.concatenate(owner)
+        index._faiss = _descriptor_index(np.ascontiguousarray(np.concatenate(desc)), owners)
+        # A flat index numbers descriptors 0..n-1 and needs the owner array; the IVF index
+        # stores each descriptor's owner as its id.
+        index._owner = owners if isinstance(index._faiss, faiss.IndexBinaryFlat) else None
         return index
 
     def memory_bytes(self) -> int:
         """Bytes held for the owned images (hashes, descriptors, ids), for the benchmark."""
-        n = len(self._owner)
-        return int(self._phash.nbytes * 2 + self._pdq.nbytes + n * (32 + 4 + 8))
+        n = self._faiss.ntotal if self._faiss is not None else 0
+        per_descriptor = 32 + (4 if self._owner is not None else 8)
+        lists = 0 if self._owner is not None else self._faiss.nlist * (32 + 64)
+        return int(self._phash.nbytes * 2 + self._pdq.nbytes + n * per_descriptor + lists)
 
     def candidates(
         self, query: Fingerprint, *, limit: int = 5
@@ -101,7 +106,8 @@ class ImageIndex:
                 continue
             dist, nn = self._faiss.search(d, 1)
             hit = (dist[:, 0] <= VOTE_DISTANCE) & (nn[:, 0] >= 0)
-            votes[mirrored].update(self._owner[nn[hit, 0]].tolist())
+            rows = nn[hit, 0] if self._owner is None else self._owner[nn[hit, 0]]
+            votes[mirrored].update(rows.tolist())
         total = votes[False] + votes[True]
         found: dict[int, tuple[bool, ...]] = {}
         for row, n in total.most_common(limit):
@@ -133,7 +139,7 @@ def index_descriptors(fp: Fingerprint) -> np.ndarray:
     return np.ascontiguousarray(fp.features.descriptors[:PER_IMAGE])
 
 
-def _descriptor_index(descriptors: np.ndarray) -> faiss.IndexBinary:
+def _descriptor_index(descriptors: np.ndarray, owners: np.ndarray) -> faiss.IndexBinary:
     """Exact search while small; past that an inverted file whose lists are centred on
     descriptors drawn at random (k-means training took 40 s for 10,000 photos, and changed
     little: binary descriptors of photos spread evenly enough)."""
@@ -148,7 +154,7 @@ def _descriptor_index(descriptors: np.ndarray) -> faiss.IndexBinary:
     quantizer.add(np.ascontiguousarray(descriptors[rng.choice(n, size=nlist, replace=False)]))
     ivf = faiss.IndexBinaryIVF(quantizer, 256, nlist)
     ivf.is_trained = True
-    ivf.add(descriptors)
+    ivf.add_with_ids(descriptors, owners.astype(np.int64))
     ivf.nprobe = 8
     ivf._quantizer = quantizer  # keep the quantizer alive as long as the index
     return ivf

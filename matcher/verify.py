@@ -11,7 +11,6 @@ not sink a true copy.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import cv2
@@ -34,13 +33,11 @@ class Alignment:
     inliers: int
     matches: int
     mirrored: bool
-    affine: np.ndarray  # owned feature frame -> query feature frame (the query mirrored if so)
-    region: tuple[
-        int, int, int, int
-    ]  # box of the owned photo in the listing image (x0, y0, x1, y1)
+    region: tuple[int, int, int, int]  # the owned photo's box in the listing image (x0, y0, x1, y1)
     correlation: float  # median tile correlation after warping, -1..1
-    coverage: float  # share of the owned photo's product pixels visible in the listing image
+    coverage: float  # share of the frame's product pixels that the other image covers
     tiles: int  # tiles that could be compared
+    frame: str  # where pixels were compared: "owned" (query warped onto it) or "query"
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -51,20 +48,11 @@ class Alignment:
             "correlation": round(self.correlation, 3),
             "coverage": round(self.coverage, 3),
             "tiles": self.tiles,
+            "frame": self.frame,
         }
 
 
 _MATCHER = cv2.BFMatcher(cv2.NORM_HAMMING)
-
-
-def _ratio_matches(query: Features, owned: Features) -> tuple[np.ndarray, np.ndarray]:
-    if len(query) < 2 or len(owned) < 2:
-        return np.zeros((0, 2), np.float32), np.zeros((0, 2), np.float32)
-    pairs = _MATCHER.knnMatch(query.descriptors, owned.descriptors, k=2)
-    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
-    src = np.float32([owned.points[m.trainIdx] for m in good]).reshape(-1, 2)
-    dst = np.float32([query.points[m.queryIdx] for m in good]).reshape(-1, 2)
-    return src, dst
 
 
 def _sane(affine: np.ndarray) -> bool:
@@ -80,12 +68,67 @@ def _sane(affine: np.ndarray) -> bool:
     return cos < 0.35
 
 
-def align(query: Fingerprint, owned: Fingerprint, *, mirrored: bool = False) -> Alignment | None:
-    """Fit owned -> query (the query mirrored if asked), then compare pixels; None if no fit."""
-    qf = query.mirrored if mirrored else query.features
-    src, dst = _ratio_matches(qf, owned.features)
+def _warp_correlation(
+    fixed: np.ndarray, moving: np.ndarray, m: np.ndarray
+) -> tuple[float, float, int]:
+    """Correlation in ``fixed``'s frame after warping ``moving`` by ``m`` (fixed px -> moving px)."""
+    h, w = fixed.shape
+    flags = cv2.WARP_INVERSE_MAP
+    warped = cv2.warpAffine(moving, m, (w, h), flags=cv2.INTER_LINEAR | flags, borderValue=0)
+    ones = np.full(moving.shape, 255, np.uint8)
+    valid = cv2.warpAffine(ones, m, (w, h), flags=cv2.INTER_NEAREST | flags, borderValue=0) > 0
+    return _tile_correlation(fixed, warped, valid)
+
+
+def _thumb_map(
+    affine: np.ndarray, src: Fingerprint, src_f: Features, dst_thumb: np.ndarray, dst_f: Features
+) -> np.ndarray:
+    """``affine`` (src feature frame -> dst feature frame) as src thumb px -> dst thumb px."""
+    ks = src_f.size[0] / src.thumb.shape[1]
+    kd = dst_thumb.shape[1] / dst_f.size[0]
+    m = np.empty((2, 3), np.float64)
+    m[:, :2] = kd * affine[:, :2] * ks
+    m[:, 2] = kd * affine[:, 2]
+    return m
+
+
+def _box(
+    affine: np.ndarray, src: Features, dst: Features, mirrored: bool
+) -> tuple[int, int, int, int]:
+    """Where ``src``'s frame lands in ``dst``'s original pixels (un-mirrored)."""
+    w, h = src.size
+    corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    mapped = corners @ affine[:, :2].T + affine[:, 2]
+    dw, dh = dst.size
+    x0, y0 = np.clip(mapped.min(axis=0), 0, [dw, dh])
+    x1, y1 = np.clip(mapped.max(axis=0), 0, [dw, dh])
+    if mirrored:
+        x0, x1 = dw - x1, dw - x0
+    s = dst.scale
+    return int(x0 * s), int(y0 * s), round(float(x1 * s)), round(float(y1 * s))
+
+
+def _order(a: Fingerprint, b: Fingerprint) -> bool:
+    """True when ``a`` comes first in the canonical order of a pair (so work is order-free)."""
+    return (a.phash, a.pdq, a.width, a.height) <= (b.phash, b.pdq, b.width, b.height)
+
+
+def align(query: Fingerprint, owned: Fingerprint, *, mirrored: bool = False) -> list[Alignment]:
+    """Fit one affine map between the two images (one of them mirrored if asked) and compare
+    pixels in both frames; no alignment when the matches agree on no plausible map.
+
+    The fit always runs from the canonically first image of the pair to the second, so the
+    result does not depend on which is called the query. Comparing in the owned frame catches
+    an inset or a collage (all of the owned photo, small); comparing in the query frame catches
+    a crop (part of the owned photo, enlarged).
+    """
+    x, y = (query, owned) if _order(query, owned) else (owned, query)
+    xf = x.features
+    yf = y.mirrored if mirrored else y.features
+    yt = cv2.flip(y.thumb, 1) if mirrored else y.thumb
+    src, dst = _ratio_matches(xf, yf)
     if len(src) < MIN_MATCHES:
-        return None
+        return []
     affine, mask = cv2.estimateAffine2D(
         src,
         dst,
@@ -94,25 +137,33 @@ def align(query: Fingerprint, owned: Fingerprint, *, mirrored: bool = False) -> 
         maxIters=2000,
         confidence=0.995,
     )
-    if affine is None:
-        return None
+    if affine is None or int(mask.sum()) < MIN_MATCHES or not _sane(affine):
+        return []
     inliers = int(mask.sum())
-    if inliers < MIN_MATCHES or not _sane(affine):
-        return None
-    qthumb = cv2.flip(query.thumb, 1) if mirrored else query.thumb
-    oth, otw = owned.thumb.shape
-    ko = owned.features.size[0] / otw  # owned thumb -> owned frame
-    kq = qthumb.shape[1] / qf.size[0]  # query frame -> query thumb
-    m = np.empty((2, 3), np.float64)
-    m[:, :2] = kq * affine[:, :2] * ko
-    m[:, 2] = kq * affine[:, 2]
-    flags = cv2.WARP_INVERSE_MAP
-    warped = cv2.warpAffine(qthumb, m, (otw, oth), flags=cv2.INTER_LINEAR | flags, borderValue=0)
-    ones = np.full(qthumb.shape, 255, np.uint8)
-    valid = cv2.warpAffine(ones, m, (otw, oth), flags=cv2.INTER_NEAREST | flags, borderValue=0) > 0
-    correlation, coverage, tiles = _tile_correlation(owned.thumb, warped, valid)
-    region = _region(affine, owned.features, qf, mirrored)
-    return Alignment(inliers, len(src), mirrored, affine, region, correlation, coverage, tiles)
+    inverse = cv2.invertAffineTransform(affine)
+    in_x = _warp_correlation(x.thumb, yt, _thumb_map(affine, x, xf, yt, yf))
+    in_y = _warp_correlation(yt, x.thumb, _thumb_map(inverse, y, yf, x.thumb, xf))
+    if x is query:  # the owned photo is y (mirrored if so): its box in the query via the inverse
+        region = _box(inverse, yf, xf, False)
+        frames = {"query": in_x, "owned": in_y}
+    else:  # the query is y, its features possibly mirrored: the owned photo's box via the map
+        region = _box(affine, xf, yf, mirrored)
+        frames = {"owned": in_x, "query": in_y}
+    return [
+        Alignment(inliers, len(src), mirrored, region, corr, coverage, tiles, frame)
+        for frame, (corr, coverage, tiles) in frames.items()
+    ]
+
+
+def _ratio_matches(a: Features, b: Features) -> tuple[np.ndarray, np.ndarray]:
+    """Points of ``a`` and ``b`` whose descriptors match under Lowe's ratio test (a -> b)."""
+    if len(a) < 2 or len(b) < 2:
+        return np.zeros((0, 2), np.float32), np.zeros((0, 2), np.float32)
+    pairs = _MATCHER.knnMatch(a.descriptors, b.descriptors, k=2)
+    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
+    src = np.float32([a.points[m.queryIdx] for m in good]).reshape(-1, 2)
+    dst = np.float32([b.points[m.trainIdx] for m in good]).reshape(-1, 2)
+    return src, dst
 
 
 def _gradient(img: np.ndarray) -> np.ndarray:
@@ -158,49 +209,10 @@ def _tile_correlation(
     return float(np.median(scores)), coverage, len(scores)
 
 
-def _region(
-    affine: np.ndarray, owned: Features, query: Features, mirrored: bool
-) -> tuple[int, int, int, int]:
-    """The owned photo's box in the listing image's original pixels (un-mirrored)."""
-    w, h = owned.size
-    corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    mapped = corners @ affine[:, :2].T + affine[:, 2]
-    qw, qh = query.size
-    x0, y0 = np.clip(mapped.min(axis=0), 0, [qw, qh])
-    x1, y1 = np.clip(mapped.max(axis=0), 0, [qw, qh])
-    if mirrored:
-        x0, x1 = qw - x1, qw - x0
-    s = query.scale
-    return int(x0 * s), int(y0 * s), round(x1 * s), round(y1 * s)
-
-
-def _reversed_region(
-    x: Alignment, query: Fingerprint, owned: Fingerprint
-) -> tuple[int, int, int, int]:
-    """Region in the query of an alignment fitted the other way (query -> owned frame)."""
-    inverse = cv2.invertAffineTransform(x.affine)
-    w, h = owned.features.size
-    corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    mapped = corners @ inverse[:, :2].T + inverse[:, 2]
-    qw, qh = query.features.size
-    x0, y0 = np.clip(mapped.min(axis=0), 0, [qw, qh])
-    x1, y1 = np.clip(mapped.max(axis=0), 0, [qw, qh])
-    s = query.features.scale
-    return int(x0 * s), int(y0 * s), round(x1 * s), round(y1 * s)
-
-
 def alignments(
     query: Fingerprint, owned: Fingerprint, orientations: tuple[bool, ...] = (False, True)
 ) -> list[Alignment]:
-    """Every alignment of either image onto the other, as shown or mirrored.
-
-    Trying both directions makes the set the same whichever image is called the query (only
-    the region, always given in ``query``, differs), and finds a copy whichever side carries
-    extra canvas: an inset fits owned -> query, a crop fits either way. ``orientations`` may
-    skip the mirrored (True) or the unmirrored (False) pair when the index's votes rule it out.
-    """
-    found = [x for m in orientations if (x := align(query, owned, mirrored=m))]
-    for x in (align(owned, query, mirrored=m) for m in orientations):
-        if x:
-            found.append(dataclasses.replace(x, region=_reversed_region(x, query, owned)))
-    return found
+    """Every alignment of the pair, as shown and mirrored (or the ``orientations`` asked for),
+    each compared in both frames. The same set whichever image is called the query; only the
+    region, always given in ``query``'s pixels, depends on which one is."""
+    return [a for m in orientations for a in align(query, owned, mirrored=m)]

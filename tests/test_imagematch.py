@@ -169,12 +169,16 @@ def test_match_image_json(runner: CliRunner, with_photos: Path, tmp_path: Path) 
 
 
 def test_no_match_is_an_empty_list(runner: CliRunner, with_photos: Path) -> None:
-    code, out, _ = run(runner, with_photos, "match", "image", str(IMAGES / "mh02-black_main.jpg"), "--json")
+    code, out, _ = run(
+        runner, with_photos, "match", "image", str(IMAGES / "mh02-black_main.jpg"), "--json"
+    )
     assert code == 0
     assert json.loads(out)["matches"] == []
 
 
-def test_index_is_rebuilt_after_assets_are_removed(runner: CliRunner, with_photos: Path, tmp_path: Path) -> None:
+def test_index_is_rebuilt_after_assets_are_removed(
+    runner: CliRunner, with_photos: Path, tmp_path: Path
+) -> None:
     query = str(_queries(tmp_path)["crop35"])
     code, out, _ = run(runner, with_photos, "match", "image", query, "--json")
     hoodie = json.loads(out)["matches"][0]["asset_id"]
