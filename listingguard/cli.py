@@ -738,7 +738,20 @@ def demo(directory: Path | None, as_json: bool) -> None:
     out.print(f"{c['mark']} marks, {c['image']} photos and {c['copy']} copy texts registered.")
     for r in summary["refused"]:
         err.print(f"refused: line {r['line']}: {escape(r['item'])}: {escape(r['reason'])}")
-    out.print(f"Try: cd {escape(summary['directory'])} && listingguard assets list")
+    out.print("\nSuspicious listing photos made from the catalogue, checked for copies:")
+    for m in summary["image_matches"]:
+        best = m["matches"][0] if m["matches"] else None
+        verdict = (
+            f"copy of {best['asset']} (score {best['score']:.2f}"
+            + (", mirrored" if best["detail"].get("mirrored") else "")
+            + ")"
+            if best
+            else "no copy of a registered photo"
+        )
+        out.print(f"  {escape(Path(m['file']).name)} — {escape(m['what'])}: {escape(verdict)}")
+    out.print(
+        f"Try: cd {escape(summary['directory'])} && listingguard match image listings-sample/*.jpg"
+    )
 
 
 def main() -> None:

@@ -74,6 +74,8 @@ def test_demo_builds_a_workspace_and_reruns_idempotently(runner: CliRunner, tmp_
     assert summary["counts"] == {"mark": 2, "image": 27, "copy": 12, "logo": 0}
     assert len(summary["products"]) == 12 and not summary["refused"]
     assert (target / "catalogue" / "LICENSE-OSL-3.0.txt").exists()
+    best = [m["matches"][0]["asset"] if m["matches"] else None for m in summary["image_matches"]]
+    assert best == ["mh01-gray_main.jpg", "ms09-black_main.jpg", "mh01-gray_main.jpg", None]
     again = runner.invoke(cli, ["demo", "--dir", str(target), "--json"])
     assert json.loads(again.stdout)["counts"] == summary["counts"]
     listed = runner.invoke(

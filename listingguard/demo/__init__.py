@@ -1,7 +1,8 @@
 """The bundled demo: a workspace built from the demo catalogue (real Luma product photos and copy).
 
 ``listingguard demo`` grows with each capability; today it registers the demo brand's marks,
-photos and copy. The workspace it builds is an ordinary one, so every other command works in it.
+photos and copy, then checks a few suspicious listing photos made from the catalogue for copies.
+The workspace it builds is an ordinary one, so every other command works in it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from listingguard import imaging, store
 from listingguard.catalogue import RowResult, import_catalogue
+from listingguard.demo import samples
 from listingguard.errors import ListingGuardError
 from listingguard.workspace import Workspace, open_workspace, template_config
 
@@ -27,6 +29,7 @@ class DemoResult:
     directory: Path
     workspace: Workspace
     rows: list[RowResult] = field(default_factory=list)
+    image_matches: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         db = self.workspace.db
@@ -57,6 +60,7 @@ class DemoResult:
             "products": products,
             "counts": counts,
             "refused": refused,
+            "image_matches": self.image_matches,
         }
 
 
@@ -99,4 +103,17 @@ def build(directory: Path | None = None) -> DemoResult:
                 executor=executor,
             )
         )
+        made = samples.make(target, directory / "listings-sample")
+        owned = imaging.OwnedImages(workspace.db)
+        found = imaging.match_files(
+            workspace.db,
+            [str(path) for _, path in made],
+            owned,
+            imaging.thresholds_from(config),
+            limits=config.assets,
+            min_score=config.matching.min_score,
+            executor=executor,
+        )
+        for (what, _), matched in zip(made, found, strict=True):
+            result.image_matches.append({"what": what, **matched})
     return result
