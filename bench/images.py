@@ -32,6 +32,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from edits import EDITS, light_reencode
 
+from listingguard.imaging import DECODE_SIDE
 from matcher.fingerprint import Fingerprint, fingerprint
 from matcher.imagefile import decode
 from matcher.imagematch import ImageThresholds, match
@@ -57,7 +58,7 @@ def jpeg(im: Image.Image, quality: int = 90) -> bytes:
 
 def fp_bytes(data: bytes) -> Fingerprint:
     """What registering or matching does to a file's bytes: safe decode, then fingerprint."""
-    rgb, _ = decode(data, max_side=1024)
+    rgb, _ = decode(data, max_side=DECODE_SIDE)
     return fingerprint(np.asarray(rgb))
 
 
@@ -66,7 +67,7 @@ def _fp_file(path: str) -> Fingerprint:
 
 
 def quality(
-    luma: Path, per_edit: int, seed: int
+    luma: Path, per_edit: int, seed: int, only: list[str] | None = None
 ) -> tuple[dict[str, list[float]], list[float], dict]:
     rng = random.Random(seed)
     by_design = designs(luma)
@@ -96,6 +97,8 @@ def quality(
     owned_pdq = [pdqhash.compute(np.asarray(load(f)))[0] for _, f in owned_files]
     sample = [rng.randrange(len(owned_files)) for _ in range(per_edit)]
     for name, edit in EDITS.items():
+        if only and name not in only:
+            continue
         for i in sample:
             design = owned_files[i][0]
             others = [load(rng.choice(other_files)) for _ in range(3)]
@@ -241,7 +244,7 @@ def speed(luma: Path, owned_target: int, seed: int) -> None:
     start = time.perf_counter()
     q = objs[0]
     _ = [o for o in objs if q - o <= 10]
-    naive_ms = (time.perf_counter() - start) * 1_000_000 / 20_000 * 1000 / 1000
+    naive_ms = (time.perf_counter() - start) * (1_000_000 / 20_000) * 1000
     print(
         f"candidate lookup over 1,000,000 64-bit hashes: {ms:.2f} ms a query (numpy XOR + popcount); "
         f"baseline imagehash loop: {naive_ms:.0f} ms a query (extrapolated from 20,000); ratio {naive_ms / ms:.0f}x"
@@ -267,8 +270,9 @@ def main() -> None:
     parser.add_argument("--owned", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--edits", nargs="*", help="only these edits (default: all)")
     args = parser.parse_args()
-    pos, neg, base = quality(args.luma, args.per_edit, args.seed)
+    pos, neg, base = quality(args.luma, args.per_edit, args.seed, args.edits)
     report_quality(pos, neg, base)
     if not args.skip_speed:
         speed(args.luma, args.owned, args.seed)

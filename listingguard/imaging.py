@@ -28,7 +28,7 @@ from matcher.imagefile import ImageRejected, decode
 from matcher.imagematch import ImageMatch, ImageThresholds, match
 from matcher.index import ImageIndex, index_descriptors
 
-DECODE_SIDE = 1024  # JPEG draft decoding down to at least this; features use 640
+DECODE_SIDE = 640  # JPEG draft decoding down to at least the size features are found at
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ import numpy as np
 from matcher.fingerprint import Fingerprint
 
 PER_IMAGE = 224
-QUERY_DESCRIPTORS = 300  # per orientation, the strongest
+QUERY_DESCRIPTORS = 600  # per orientation: all (a collage cell holds a quarter of them)
 MIN_VOTES = 3
 VOTE_DISTANCE = 64  # bits of 256: nearer descriptors vote
 IVF_FROM = 100_000

@@ -129,17 +129,10 @@ def align(query: Fingerprint, owned: Fingerprint, *, mirrored: bool = False) -> 
     src, dst = _ratio_matches(xf, yf)
     if len(src) < MIN_MATCHES:
         return []
-    affine, mask = cv2.estimateAffine2D(
-        src,
-        dst,
-        method=cv2.RANSAC,
-        ransacReprojThreshold=RANSAC_PX,
-        maxIters=2000,
-        confidence=0.995,
-    )
-    if affine is None or int(mask.sum()) < MIN_MATCHES or not _sane(affine):
+    fitted = _fit(src, dst)
+    if fitted is None:
         return []
-    inliers = int(mask.sum())
+    affine, inliers = fitted
     inverse = cv2.invertAffineTransform(affine)
     in_x = _warp_correlation(x.thumb, yt, _thumb_map(affine, x, xf, yt, yf))
     in_y = _warp_correlation(yt, x.thumb, _thumb_map(inverse, y, yf, x.thumb, xf))
@@ -155,8 +148,34 @@ def align(query: Fingerprint, owned: Fingerprint, *, mirrored: bool = False) -> 
     ]
 
 
+def _fit(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """The plausible map with the most RANSAC inliers: a similarity (scale, rotation, shift)
+    or a full affine map (also stretch and shear).
+
+    With few true matches among many false ones (a plain light product under a banner), the
+    six-parameter affine fit can lock onto noise where the four-parameter similarity, which
+    needs fewer agreeing points, finds the copy; a stretched copy needs the affine map.
+    """
+    best = None
+    for estimate in (cv2.estimateAffinePartial2D, cv2.estimateAffine2D):
+        model, mask = estimate(
+            src, dst, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PX, maxIters=2000,
+            confidence=0.995,
+        )  # fmt: skip
+        if model is None:
+            continue
+        inliers = int(mask.sum())
+        if inliers >= MIN_MATCHES and _sane(model) and (best is None or inliers > best[1]):
+            best = (model, inliers)
+    return best
+
+
 def _ratio_matches(a: Features, b: Features) -> tuple[np.ndarray, np.ndarray]:
-    """Points of ``a`` and ``b`` whose descriptors match under Lowe's ratio test (a -> b)."""
+    """Point pairs whose descriptors pass Lowe's ratio test, from ``a``'s side.
+
+    ``align`` calls it with the pair in canonical order, so the set does not depend on which
+    image is the query.
+    """
     if len(a) < 2 or len(b) < 2:
         return np.zeros((0, 2), np.float32), np.zeros((0, 2), np.float32)
     pairs = _MATCHER.knnMatch(a.descriptors, b.descriptors, k=2)
