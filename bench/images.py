@@ -17,6 +17,7 @@ import argparse
 import csv
 import io
 import os
+import pickle
 import random
 import sys
 import time
@@ -166,7 +167,7 @@ def report_quality(pos: dict[str, list[float]], neg: list[float], base: dict) ->
     )
 
 
-def speed(luma: Path, owned_target: int, seed: int) -> None:
+def speed(luma: Path, owned_target: int, seed: int, cache: Path | None = None) -> None:
     photos = sorted((luma / "images").glob("*.jpg"))
     rng = random.Random(seed)
     # the largest photos (1274x1580 in the Luma set), as the target names
@@ -192,8 +193,13 @@ def speed(luma: Path, owned_target: int, seed: int) -> None:
     for i in range(owned_target):
         jobs.append((str(photos[i % len(photos)]), i // len(photos), seed + i))
     start = time.perf_counter()
-    with ProcessPoolExecutor(os.cpu_count()) as pool:
-        owned = list(pool.map(_variant_fp, jobs, chunksize=16))
+    if cache and cache.exists():
+        owned = [Fingerprint.from_bytes(b) for b in pickle.loads(cache.read_bytes())]
+    else:
+        with ProcessPoolExecutor(os.cpu_count()) as pool:
+            owned = list(pool.map(_variant_fp, jobs, chunksize=16))
+        if cache:
+            cache.write_bytes(pickle.dumps([f.to_bytes() for f in owned]))
     build_s = time.perf_counter() - start
     start = time.perf_counter()
     index = ImageIndex.build(enumerate(owned))
@@ -271,11 +277,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--edits", nargs="*", help="only these edits (default: all)")
+    parser.add_argument("--cache", type=Path, help="keep the owned catalogue's fingerprints here between runs")
+    parser.add_argument("--skip-quality", action="store_true")
     args = parser.parse_args()
-    pos, neg, base = quality(args.luma, args.per_edit, args.seed, args.edits)
-    report_quality(pos, neg, base)
+    if not args.skip_quality:
+        pos, neg, base = quality(args.luma, args.per_edit, args.seed, args.edits)
+        report_quality(pos, neg, base)
     if not args.skip_speed:
-        speed(args.luma, args.owned, args.seed)
+        speed(args.luma, args.owned, args.seed, args.cache)
 
 
 if __name__ == "__main__":
