@@ -27,11 +27,10 @@ from matcher.fingerprint import Fingerprint
 PER_IMAGE = 224
 QUERY_DESCRIPTORS = 600  # per orientation: all (a collage cell holds a quarter of them)
 MIN_VOTES = 3
-LEADER_SHARE = 0.1  # a candidate needs this share of the leading candidate's votes
 VOTE_DISTANCE = 64  # bits of 256: nearer descriptors vote
 IVF_FROM = 100_000
-PHASH_CANDIDATE = 10
-PDQ_CANDIDATE = 60
+PHASH_CANDIDATE = 12
+PDQ_CANDIDATE = 70
 
 
 class ImageIndex:
@@ -111,16 +110,14 @@ class ImageIndex:
             votes[mirrored].update(rows.tolist())
         total = votes[False] + votes[True]
         found: dict[int, tuple[bool, ...]] = {}
-        ranked = total.most_common(limit)
-        floor = max(MIN_VOTES, ranked[0][1] * LEADER_SHARE) if ranked else MIN_VOTES
-        for row, n in ranked:
-            if n < floor:
+        for row, n in total.most_common(limit):
+            if n < MIN_VOTES:
                 break
             best = max(votes[False][row], votes[True][row])
             # an orientation is verified when it drew at least a third of the leading one's votes
             found[row] = tuple(m for m in (False, True) if votes[m][row] * 3 >= best)
         for row in self.hash_neighbours(query):
-            found.setdefault(row, (False,))  # hashes are of the image as shown
+            found.setdefault(row, (False, True))
         return [(self.keys[r], o) for r, o in found.items()]
 
     def hash_neighbours(self, query: Fingerprint, *, limit: int = 3) -> list[int]:
