@@ -277,7 +277,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--edits", nargs="*", help="only these edits (default: all)")
-    parser.add_argument("--cache", type=Path, help="keep the owned catalogue's fingerprints here between runs")
+    parser.add_argument(
+        "--cache", type=Path, help="keep the owned catalogue's fingerprints here between runs"
+    )
     parser.add_argument("--skip-quality", action="store_true")
     args = parser.parse_args()
     if not args.skip_quality:
