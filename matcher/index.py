@@ -129,10 +129,6 @@ class ImageIndex:
         rows = np.flatnonzero(near)
         return rows[np.argsort(pq[rows], kind="stable")][:limit].tolist()
 
-    def pdq_distance(self, key: int, query: Fingerprint) -> int:
-        row = self.keys.index(key)
-        return int(np.bitwise_count(self._pdq[row] ^ np.frombuffer(query.pdq, np.uint8)).sum())
-
 
 def index_descriptors(fp: Fingerprint) -> np.ndarray:
     """The descriptors of an owned photo that go into the index: its strongest, as shown."""

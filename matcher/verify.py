@@ -2,11 +2,11 @@
 
 Descriptor matches alone are unsafe: two photos of different tops on the same model share many
 (face, hands, the white studio edge). So the matches must agree on one affine map (RANSAC, which
-also covers stretching), and then the pixels must agree once the listing image is warped onto
-the owned photo: a copy correlates near 1 tile by tile, another shot of a similar product does
-not (measured in docs/research notes: copies 0.97-1.00, other shots at most 0.79). Correlation is
-taken per tile and summarised robustly, so a banner or a watermark over part of the photo does
-not sink a true copy.
+also covers stretching), and then the pixels must agree once one image is warped onto the
+other: a copy's gradients correlate near 1 tile by tile, another shot of a similar product's do
+not (on the Luma photos: copies above 0.85, other shots of the same model and pose below 0.7).
+Correlation is taken per tile and summarised by the median, so a banner or a watermark over
+part of the photo does not sink a true copy.
 """
 
 from __future__ import annotations
