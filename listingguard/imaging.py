@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import cv2
 import numpy as np
 from sqlite_utils import Database
 
@@ -52,7 +53,12 @@ def analyse(data: bytes, max_bytes: int, max_pixels: int) -> Analysis | str:
         rgb, info = decode(data, max_bytes=max_bytes, max_pixels=max_pixels, max_side=DECODE_SIDE)
     except ImageRejected as exc:
         return exc.reason
-    fp = fingerprint(np.asarray(rgb))
+    try:
+        fp = fingerprint(np.asarray(rgb))
+    except (cv2.error, ValueError, MemoryError) as exc:  # an image OpenCV cannot describe
+        return (
+            f"could not be fingerprinted ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
+        )
     return Analysis(
         info.as_dict(),
         fp.to_bytes(),

@@ -16,6 +16,7 @@ import numpy as np
 SIDE = 640  # features are found on the image resized to this long side
 THUMB_SIDE = 200  # the grey thumbnail that verification compares pixels on
 N_FEATURES = 600
+MIN_SIDE = 48  # images thinner than this (after resizing) get no local features
 
 cv2.setNumThreads(1)  # matching runs one process per core; OpenCV's own threads would fight them
 
@@ -73,7 +74,10 @@ def _orb(n: int) -> cv2.ORB:
 def extract(gray: np.ndarray, *, side: int, n_features: int) -> Features:
     """ORB features of a grey image resized to ``side`` on its long side."""
     small, scale = resize_long(gray, side)
-    keypoints, descriptors = _orb(n_features).detectAndCompute(small, None)
+    if min(small.shape[:2]) < MIN_SIDE:  # ORB's pyramid cannot shrink a strip this thin
+        keypoints, descriptors = [], None
+    else:
+        keypoints, descriptors = _orb(n_features).detectAndCompute(small, None)
     if descriptors is None or not keypoints:
         return Features(
             np.zeros((0, 2), np.float32),

@@ -46,18 +46,27 @@ def _sigmoid(x: float) -> float:
     return 1 / (1 + math.exp(-max(-60.0, min(60.0, x))))
 
 
+MIN_PDQ_QUALITY = 50  # Meta's guidance: PDQ hashes of quality 49 or less are not to be trusted
+
+
 def score(
-    found: list[Alignment], pdq_distance: int, thresholds: ImageThresholds
+    found: list[Alignment], pdq_distance: int, thresholds: ImageThresholds, pdq_quality: int = 100
 ) -> tuple[float, str, Alignment | None]:
     """The calibrated score, the evidence it rests on ("aligned" or "hash") and the alignment used.
 
     An alignment counts with enough inliers over enough compared tiles; the best counting one
-    gives the score. Without one, a hash-only score: 0.5 at the PDQ threshold distance.
+    gives the score. Without one, a hash-only score: 0.5 at the PDQ threshold distance, and
+    none at all when either image is too plain for its PDQ hash to mean anything (``pdq_quality``,
+    the lower of the two, under 50): two blank white images are not copies of each other.
     """
     t = thresholds
     usable = [a for a in found if a.inliers >= t.min_inliers and a.tiles >= t.min_tiles]
     best = max(usable, key=lambda a: (round(a.correlation, 6), a.inliers), default=None)
-    hash_score = _sigmoid((t.pdq_distance + 0.5 - pdq_distance) / 2.0)
+    hash_score = (
+        _sigmoid((t.pdq_distance + 0.5 - pdq_distance) / 2.0)
+        if pdq_quality >= MIN_PDQ_QUALITY
+        else 0.0
+    )
     if best is not None:
         aligned = _sigmoid(t.slope * (best.correlation - t.correlation))
         if aligned >= hash_score:
@@ -71,7 +80,8 @@ def compare(
 ) -> ImageMatch:
     """Score two fingerprints against each other; symmetric in ``a`` and ``b``."""
     pdq = hashes.hamming(a.pdq, b.pdq)
-    value, basis, alignment = score(alignments(a, b), pdq, thresholds)
+    quality = min(a.pdq_quality, b.pdq_quality)
+    value, basis, alignment = score(alignments(a, b), pdq, thresholds, quality)
     return ImageMatch(-1, value, _detail(alignment, a, b, pdq, basis, thresholds))
 
 
@@ -119,7 +129,10 @@ def match(
         if owned is None:
             continue
         pdq = hashes.hamming(query.pdq, owned.pdq)
-        value, basis, alignment = score(alignments(query, owned, orientations), pdq, thresholds)
+        quality = min(query.pdq_quality, owned.pdq_quality)
+        value, basis, alignment = score(
+            alignments(query, owned, orientations), pdq, thresholds, quality
+        )
         if value >= min_score:
             found.append(
                 ImageMatch(key, value, _detail(alignment, query, owned, pdq, basis, thresholds))

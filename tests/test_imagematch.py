@@ -248,3 +248,17 @@ def test_table_output(runner: CliRunner, with_photos: Path, tmp_path: Path) -> N
     )
     assert code == 0
     assert "mh01-gray_main.jpg" in out and "inliers" in out
+
+
+@pytest.mark.parametrize("size", [(1, 1), (8, 8), (1, 2000), (3000, 2), (40, 900)])
+def test_tiny_and_strip_images_are_fingerprinted(size: tuple[int, int]) -> None:
+    fp = fp_of(Image.new("RGB", size, (30, 90, 200)))
+    assert fp.width == size[0] and fp.height == size[1]
+    assert 0.0 <= compare(fp, owned_fp(OWNED[0])).score < 0.5
+
+
+def test_blank_images_are_not_copies_of_each_other() -> None:
+    white = fp_of(Image.new("RGB", (300, 300), "white"))
+    also_white = fp_of(Image.new("L", (500, 400), 255).convert("RGB"))
+    assert white.pdq_quality < 50
+    assert compare(white, also_white).score == 0.0
