@@ -175,10 +175,14 @@ def register_files(
             pending.append((Path(entry.item), entry))
         else:
             pending.append((entry, _start(db, entry, kind, limits, executor)))
-        while pending and (len(pending) > depth or not isinstance(pending[0][1], Future)):
+        while pending and (len(pending) > depth or not _waiting(pending[0][1])):
             yield _finish(db, *pending.popleft(), name=name, fields=fields)
     while pending:
         yield _finish(db, *pending.popleft(), name=name, fields=fields)
+
+
+def _waiting(state: Any) -> bool:
+    return isinstance(state, tuple) and isinstance(state[2], Future)
 
 
 def _start(db: Database, path: Path, kind: str, limits: Assets, executor: Executor | None) -> Any:
@@ -198,14 +202,10 @@ def _start(db: Database, path: Path, kind: str, limits: Assets, executor: Execut
         return ("copy", text_key(text), {"text": text})
     sha = sha256_bytes(data)
     found = store.asset_by_sha(db, kind, sha)
-    if found and not found["retired_at"]:
+    if found and not found["retired_at"] and imaging.load_fingerprint(db, sha) is not None:
         return _exists(path, found)
-    args = (data, limits.max_image_bytes, limits.max_image_pixels)
-    if executor is None:
-        return ("image", sha, imaging.analyse(*args))
-    future = executor.submit(imaging.analyse, *args)
-    future.sha256 = sha  # type: ignore[attr-defined]
-    return future
+    # New, or registered but never fingerprinted (its file was gone at backfill): analyse.
+    return ("image", sha, imaging.submit(executor, data, limits))
 
 
 def _finish(
@@ -214,9 +214,9 @@ def _finish(
     """Write what was learnt of one file: the asset row and, for images, its fingerprint."""
     if isinstance(state, Outcome):
         return state
-    if isinstance(state, Future):
-        state = ("image", state.sha256, state.result())  # type: ignore[attr-defined]
     what, sha, result = state
+    if what == "image":
+        result = imaging.outcome(result)
     if isinstance(result, str):
         return Outcome(shown(path), "refused", result)
     record = {
@@ -228,6 +228,9 @@ def _finish(
     with store.transaction(db):
         found = store.asset_by_sha(db, record["kind"], sha)
         if found and not found["retired_at"]:
+            if what == "image" and imaging.load_fingerprint(db, sha) is None:
+                imaging.save(db, sha, result)  # an asset whose fingerprint could not be made
+                db["assets"].update(found["id"], {"path": record["path"]})
             return _exists(path, found)
         if what == "copy":
             record["text"] = result["text"]

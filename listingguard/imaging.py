@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import cv2
 import numpy as np
 from sqlite_utils import Database
 
@@ -51,14 +50,11 @@ def analyse(data: bytes, max_bytes: int, max_pixels: int) -> Analysis | str:
     """
     try:
         rgb, info = decode(data, max_bytes=max_bytes, max_pixels=max_pixels, max_side=DECODE_SIDE)
+        fp = fingerprint(np.asarray(rgb))
     except ImageRejected as exc:
         return exc.reason
-    try:
-        fp = fingerprint(np.asarray(rgb))
-    except (cv2.error, ValueError, MemoryError) as exc:  # an image OpenCV cannot describe
-        return (
-            f"could not be fingerprinted ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
-        )
+    except Exception as exc:  # the worker boundary: any failure is this file's
+        return f"could not be analysed ({type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''})"
     return Analysis(
         info.as_dict(),
         fp.to_bytes(),
@@ -80,6 +76,28 @@ def save(db: Database, sha256: str, analysis: Analysis) -> None:
         descriptors=analysis.descriptors,
         data=analysis.data,
     )
+
+
+def outcome(job: Future | Analysis | str) -> Analysis | str:
+    """The result of an analysis run in a pool; a pool that died (a worker killed by the
+    system, a native crash) becomes a refusal of this file, not the end of the command."""
+    if not isinstance(job, Future):
+        return job
+    try:
+        return job.result()
+    except Exception as exc:  # BrokenProcessPool and anything a worker raised
+        return f"could not be analysed ({type(exc).__name__})"
+
+
+def submit(executor: Executor | None, data: bytes, limits: Any) -> Future | Analysis | str:
+    """Analyse in ``executor`` (or here when there is none, or it has broken down)."""
+    args = (data, limits.max_image_bytes, limits.max_image_pixels)
+    if executor is not None:
+        try:
+            return executor.submit(analyse, *args)
+        except RuntimeError:  # BrokenProcessPool, or a pool shut down: carry on in this process
+            pass
+    return analyse(*args)
 
 
 @contextmanager
@@ -165,8 +183,13 @@ def backfill(db: Database, limits: Any, executor: Executor | None = None) -> lis
         except (OSError, FileRefused, TypeError) as exc:
             problems.append(f"asset {row['id']}: cannot read {row['path']}: {exc}; add it again")
             continue
-        args = (data, limits.max_image_bytes, limits.max_image_pixels)
-        result = executor.submit(analyse, *args).result() if executor else analyse(*args)
+        if hashlib.sha256(data).hexdigest() != row["sha256"]:
+            problems.append(
+                f"asset {row['id']}: {row['path']} has changed since it was registered; "
+                "add the original again"
+            )
+            continue
+        result = outcome(submit(executor, data, limits))
         if isinstance(result, str):
             problems.append(f"asset {row['id']}: {row['path']}: {result}")
             continue
@@ -195,8 +218,8 @@ def match_files(
         if isinstance(state, dict):
             return state
         sha, result = state
-        if isinstance(result, Future):
-            result = result.result()
+        if not isinstance(result, Fingerprint):
+            result = outcome(result)
         if isinstance(result, str):
             return {"file": path, "sha256": sha, "error": result, "matches": []}
         if isinstance(result, Analysis):
@@ -217,9 +240,7 @@ def match_files(
             if stored is not None:
                 pending.append((path, (sha, stored)))
             else:
-                args = (data, limits.max_image_bytes, limits.max_image_pixels)
-                job = executor.submit(analyse, *args) if executor else analyse(*args)
-                pending.append((path, (sha, job)))
+                pending.append((path, (sha, submit(executor, data, limits))))
         while len(pending) > depth:
             yield finish(*pending.popleft())
     while pending:

@@ -96,7 +96,7 @@ def decode(
         width=width,
         height=height,
         mode=im.mode,
-        frames=getattr(im, "n_frames", 1),
+        frames=_frames(im),
         bytes=len(data),
     )
     try:
@@ -111,6 +111,14 @@ def decode(
     except MemoryError:
         raise ImageRejected("image too large to decode in memory") from None
     return rgb, info
+
+
+def _frames(im: Image.Image) -> int:
+    """How many frames; a malformed multi-frame header (seen: a TIFF) counts as one."""
+    try:
+        return int(getattr(im, "n_frames", 1))
+    except Exception:  # Pillow's plugins raise several types here; the first frame still decodes
+        return 1
 
 
 def _unidentified(data: bytes) -> str:

@@ -87,7 +87,9 @@ class ImageIndex:
 
     def memory_bytes(self) -> int:
         """Bytes held for the owned images (hashes, descriptors, ids), for the benchmark."""
-        n = self._faiss.ntotal if self._faiss is not None else 0
+        if self._faiss is None:
+            return 0
+        n = self._faiss.ntotal
         per_descriptor = 32 + (4 if self._owner is not None else 8)
         lists = 0 if self._owner is not None else self._faiss.nlist * (32 + 64)
         return int(self._phash.nbytes * 2 + self._pdq.nbytes + n * per_descriptor + lists)

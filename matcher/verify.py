@@ -105,7 +105,7 @@ def _box(
     if mirrored:
         x0, x1 = dw - x1, dw - x0
     s = dst.scale
-    return int(x0 * s), int(y0 * s), round(float(x1 * s)), round(float(y1 * s))
+    return round(float(x0 * s)), round(float(y0 * s)), round(float(x1 * s)), round(float(y1 * s))
 
 
 def _order(a: Fingerprint, b: Fingerprint) -> bool:

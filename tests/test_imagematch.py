@@ -122,8 +122,13 @@ def test_fingerprint_round_trip() -> None:
 
 
 @pytest.fixture
-def with_photos(runner: CliRunner, workspace: Path) -> Path:
-    code, _, err = run(runner, workspace, "assets", "add", *(str(IMAGES / n) for n in OWNED))
+def with_photos(runner: CliRunner, workspace: Path, tmp_path: Path) -> Path:
+    """A workspace holding copies of the owned photos (tests may change or delete them)."""
+    photos = tmp_path / "owned-photos"
+    photos.mkdir()
+    for n in OWNED:
+        (photos / n).write_bytes((IMAGES / n).read_bytes())
+    code, _, err = run(runner, workspace, "assets", "add", str(photos))
     assert code == 0, err
     return workspace
 
@@ -262,3 +267,65 @@ def test_blank_images_are_not_copies_of_each_other() -> None:
     also_white = fp_of(Image.new("L", (500, 400), 255).convert("RGB"))
     assert white.pdq_quality < 50
     assert compare(white, also_white).score == 0.0
+
+
+def test_a_file_that_breaks_pillow_is_refused_and_the_rest_go_on(
+    runner: CliRunner, with_photos: Path, tmp_path: Path
+) -> None:
+    bad = ROOT / "tests" / "data" / "missing-dimensions.tif"
+    good = _queries(tmp_path)["crop35"]
+    code, out, _ = run(runner, with_photos, "match", "image", str(bad), str(good), "--json")
+    results = [json.loads(line) for line in out.splitlines()]
+    assert len(results) == 2  # the TIFF's first frame decodes once its frame count is ignored
+    assert code == (1 if "error" in results[0] else 0)
+    assert results[1]["matches"][0]["asset"] == "mh01-gray_main.jpg"
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "bad.tif").write_bytes(bad.read_bytes())
+    (folder / "good.jpg").write_bytes(good.read_bytes())
+    code, out, _ = run(runner, with_photos, "assets", "add", str(folder), "--json")
+    statuses = {Path(r["item"]).name: r["status"] for r in json.loads(out)["results"]}
+    assert statuses["good.jpg"] == "added"
+
+
+def test_backfill_refuses_a_file_changed_since_registration(
+    runner: CliRunner, with_photos: Path, tmp_path: Path
+) -> None:
+    db = sqlite3.connect(with_photos.parent / "listingguard.db")
+    asset_id, path = db.execute(
+        "SELECT id, path FROM assets WHERE name = 'mj01-orange_main.jpg'"
+    ).fetchone()
+    Path(path).write_bytes(
+        (IMAGES / "mh01-black_main.jpg").read_bytes()
+    )  # the file now holds another photo
+    db.execute("DELETE FROM fingerprints")
+    db.commit()
+    _, out, err = run(
+        runner, with_photos, "match", "image", str(IMAGES / "mh01-black_main.jpg"), "--json"
+    )
+    assert f"asset {asset_id}:" in err and "has changed since it was registered" in err
+    assert asset_id not in {m["asset_id"] for m in json.loads(out)["matches"]}
+
+
+def test_adding_again_restores_a_missing_fingerprint(
+    runner: CliRunner, with_photos: Path, tmp_path: Path
+) -> None:
+    db = sqlite3.connect(with_photos.parent / "listingguard.db")
+    sha, path = db.execute(
+        "SELECT sha256, path FROM assets WHERE name = 'mh01-gray_main.jpg'"
+    ).fetchone()
+    Path(path).unlink()
+    db.execute("DELETE FROM fingerprints WHERE sha256 = ?", [sha])
+    db.commit()
+    restored = tmp_path / "restored.jpg"
+    restored.write_bytes((IMAGES / "mh01-gray_main.jpg").read_bytes())
+    code, out, _ = run(runner, with_photos, "assets", "add", str(restored))
+    assert code == 0 and "1 already registered" in out
+    assert db.execute("SELECT COUNT(*) FROM fingerprints WHERE sha256 = ?", [sha]).fetchone() == (
+        1,
+    )
+    code, out, err = run(
+        runner, with_photos, "match", "image", str(_queries(tmp_path)["crop35"]), "--json"
+    )
+    assert "warning" not in err
+    assert json.loads(out)["matches"][0]["asset"] == "mh01-gray_main.jpg"
