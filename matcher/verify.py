@@ -208,14 +208,20 @@ def _tile_correlation(
     valid = cv2.erode(valid.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     usable = product & valid
     coverage = float(usable.sum()) / total if total else 0.0
-    h, w = owned.shape
     go = _gradient(owned.astype(np.float32))
     gq = _gradient(warped.astype(np.float32))
+    # Tiles cover the overlap, not the whole frame: a photo inset at a third of the listing
+    # image fills only part of the query frame and must still be compared over 16 tiles.
+    rows, cols = np.nonzero(valid)
+    if len(rows) == 0:
+        return -1.0, coverage, 0
+    y0, y1, x0, x1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+    h, w = y1 - y0, x1 - x0
     scores = []
     for ty in range(TILES):
         for tx in range(TILES):
-            ys = slice(ty * h // TILES, (ty + 1) * h // TILES)
-            xs = slice(tx * w // TILES, (tx + 1) * w // TILES)
+            ys = slice(y0 + ty * h // TILES, y0 + (ty + 1) * h // TILES)
+            xs = slice(x0 + tx * w // TILES, x0 + (tx + 1) * w // TILES)
             sel = usable[ys, xs]
             if sel.sum() < max(40, sel.size // 5):
                 continue
