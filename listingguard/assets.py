@@ -12,9 +12,8 @@ import hashlib
 import json
 import os
 import stat
-from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -168,53 +167,48 @@ def register_files(
     if licence:
         fields.update(licence.columns())
     suffixes = TEXT_SUFFIXES if kind == "copy" else IMAGE_SUFFIXES
-    pending: deque[tuple[Path, Any]] = deque()
-    depth = 4 * getattr(executor, "_max_workers", 1)
-    for entry in walk(paths, suffixes):
-        if isinstance(entry, Outcome):
-            pending.append((Path(entry.item), entry))
-        else:
-            pending.append((entry, _start(db, entry, kind, limits, executor)))
-        while pending and (len(pending) > depth or not _waiting(pending[0][1])):
-            yield _finish(db, *pending.popleft(), name=name, fields=fields)
-    while pending:
-        yield _finish(db, *pending.popleft(), name=name, fields=fields)
+    jobs = (
+        (entry,) if isinstance(entry, Outcome) else _start(db, entry, kind, limits, executor)
+        for entry in walk(paths, suffixes)
+    )
+    yield from imaging.in_order(
+        jobs, lambda *job: _finish(db, job, name=name, fields=fields), executor
+    )
 
 
-def _waiting(state: Any) -> bool:
-    return isinstance(state, tuple) and isinstance(state[2], Future)
-
-
-def _start(db: Database, path: Path, kind: str, limits: Assets, executor: Executor | None) -> Any:
-    """Read and hash a file; an Outcome when that settles it, else the pending analysis."""
+def _start(
+    db: Database, path: Path, kind: str, limits: Assets, executor: Executor | None
+) -> tuple[Any, ...]:
+    """Read and hash a file: ``(outcome,)`` when that settles it, else
+    ``(path, what, sha256, result)`` with the result possibly still running in the pool."""
     max_bytes = limits.max_text_bytes if kind == "copy" else limits.max_image_bytes
     try:
         data = read_regular(path, max_bytes)
     except OSError as exc:
-        return _unreadable(path, exc)
+        return (_unreadable(path, exc),)
     except FileRefused as exc:
-        return Outcome(shown(path), "refused", str(exc))
+        return (Outcome(shown(path), "refused", str(exc)),)
     if kind == "copy":
         try:
             text = decode_text(data, max_bytes=max_bytes)
         except TextRejected as exc:
-            return Outcome(shown(path), "refused", exc.reason)
-        return ("copy", text_key(text), {"text": text})
+            return (Outcome(shown(path), "refused", exc.reason),)
+        return (path, "copy", text_key(text), {"text": text})
     sha = sha256_bytes(data)
     found = store.asset_by_sha(db, kind, sha)
-    if found and not found["retired_at"] and imaging.load_fingerprint(db, sha) is not None:
-        return _exists(path, found)
+    if found and not found["retired_at"] and imaging.has_fingerprint(db, sha):
+        return (_exists(path, found),)
     # New, or registered but never fingerprinted (its file was gone at backfill): analyse.
-    return ("image", sha, imaging.submit(executor, data, limits))
+    return (path, "image", sha, imaging.submit(executor, data, limits))
 
 
 def _finish(
-    db: Database, path: Path, state: Any, *, name: str | None, fields: dict[str, Any]
+    db: Database, job: tuple[Any, ...], *, name: str | None, fields: dict[str, Any]
 ) -> Outcome:
     """Write what was learnt of one file: the asset row and, for images, its fingerprint."""
-    if isinstance(state, Outcome):
-        return state
-    what, sha, result = state
+    if len(job) == 1:
+        return job[0]
+    path, what, sha, result = job
     if what == "image":
         result = imaging.outcome(result)
     if isinstance(result, str):
@@ -228,7 +222,7 @@ def _finish(
     with store.transaction(db):
         found = store.asset_by_sha(db, record["kind"], sha)
         if found and not found["retired_at"]:
-            if what == "image" and imaging.load_fingerprint(db, sha) is None:
+            if what == "image" and not imaging.has_fingerprint(db, sha):
                 imaging.save(db, sha, result)  # an asset whose fingerprint could not be made
                 db["assets"].update(found["id"], {"path": record["path"]})
             return _exists(path, found)

@@ -10,11 +10,11 @@ import dataclasses
 import hashlib
 import os
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from sqlite_utils import Database
@@ -28,6 +28,7 @@ from matcher.imagefile import ImageRejected, decode
 from matcher.imagematch import ImageMatch, ImageThresholds, match
 from matcher.index import ImageIndex, index_descriptors
 
+R = TypeVar("R")
 DECODE_SIDE = 640  # JPEG draft decoding down to at least the size features are found at
 
 
@@ -109,6 +110,29 @@ def workers(n: int | None = None) -> Iterator[Executor | None]:
         return
     with ProcessPoolExecutor(n) as pool:
         yield pool
+
+
+def in_order(
+    jobs: Iterable[tuple[Any, ...]], finish: Callable[..., R], executor: Executor | None
+) -> Iterator[R]:
+    """``finish(*job)`` for every job, in the order given, while the pool works ahead.
+
+    A job whose last item is a Future is still running; up to four per worker are kept in
+    flight, and a finished job at the head is handed on at once.
+    """
+    pending: deque[tuple[Any, ...]] = deque()
+    depth = 4 * getattr(executor, "_max_workers", 1)
+    for job in jobs:
+        pending.append(job)
+        while pending and (len(pending) > depth or not isinstance(pending[0][-1], Future)):
+            yield finish(*pending.popleft())
+    while pending:
+        yield finish(*pending.popleft())
+
+
+def has_fingerprint(db: Database, sha256: str) -> bool:
+    """Whether a fingerprint of the current recipe is stored (without loading it)."""
+    return store.fingerprint_data(db, sha256, fp_mod.VERSION, exists=True) is not None
 
 
 def load_fingerprint(db: Database, sha256: str) -> Fingerprint | None:
@@ -211,12 +235,10 @@ def match_files(
 
     Each file's fingerprint is stored by SHA-256, so matching it again costs no decoding.
     """
-    pending: deque[tuple[str, Any]] = deque()
-    depth = 4 * getattr(executor, "_max_workers", 1)
 
-    def finish(path: str, state: Any) -> dict[str, Any]:
-        if isinstance(state, dict):
-            return state
+    def finish(path: str, *state: Any) -> dict[str, Any]:
+        if len(state) == 1:  # the file could not be read
+            return {"file": path, "error": state[0], "matches": []}
         sha, result = state
         if not isinstance(result, Fingerprint):
             result = outcome(result)
@@ -228,23 +250,18 @@ def match_files(
         found = owned.match(result, thresholds, min_score=min_score)
         return {"file": path, "sha256": sha, "matches": [_as_json(m, owned) for m in found]}
 
-    for path in paths:
+    def start(path: str) -> tuple[Any, ...]:
         try:
             data = read_regular(path, limits.max_image_bytes)
-        except (OSError, FileRefused) as exc:
-            reason = str(exc) if isinstance(exc, FileRefused) else (exc.strerror or str(exc))
-            pending.append((path, {"file": path, "error": reason, "matches": []}))
-        else:
-            sha = hashlib.sha256(data).hexdigest()
-            stored = load_fingerprint(db, sha)
-            if stored is not None:
-                pending.append((path, (sha, stored)))
-            else:
-                pending.append((path, (sha, submit(executor, data, limits))))
-        while len(pending) > depth:
-            yield finish(*pending.popleft())
-    while pending:
-        yield finish(*pending.popleft())
+        except FileRefused as exc:
+            return (path, str(exc))
+        except OSError as exc:
+            return (path, exc.strerror or str(exc))
+        sha = hashlib.sha256(data).hexdigest()
+        stored = load_fingerprint(db, sha)
+        return (path, sha, stored if stored is not None else submit(executor, data, limits))
+
+    return in_order((start(p) for p in paths), finish, executor)
 
 
 def _as_json(m: ImageMatch, owned: OwnedImages) -> dict[str, Any]:

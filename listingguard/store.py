@@ -367,9 +367,13 @@ def save_fingerprint(
         )
 
 
-def fingerprint_data(db: Database, sha256: str, version: int) -> bytes | None:
-    """The stored fingerprint of this recipe version, or None."""
+def fingerprint_data(
+    db: Database, sha256: str, version: int, *, exists: bool = False
+) -> bytes | None:
+    """The stored fingerprint of this recipe version, or None; with ``exists``, only whether
+    there is one (``b""``), without reading the blob."""
+    column = "x''" if exists else "data"
     row = db.execute(
-        "SELECT data FROM fingerprints WHERE sha256 = ? AND version = ?", [sha256, version]
+        f"SELECT {column} FROM fingerprints WHERE sha256 = ? AND version = ?", [sha256, version]
     ).fetchone()
     return row[0] if row else None
