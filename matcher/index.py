@@ -124,8 +124,8 @@ class ImageIndex:
 
     def hash_neighbours(self, query: Fingerprint, *, limit: int = 3) -> list[int]:
         """Rows whose pHash, edge hash or PDQ is near the query's, nearest first."""
-        ph = np.bitwise_count(self._phash ^ np.uint64(query.phash))
-        eh = np.bitwise_count(self._edge ^ np.uint64(query.edge_hash))
+        ph = hamming_distances(self._phash, query.phash)
+        eh = hamming_distances(self._edge, query.edge_hash)
         pq = np.bitwise_count(self._pdq ^ np.frombuffer(query.pdq, np.uint8)).sum(axis=1)
         near = (ph <= PHASH_CANDIDATE) | (eh <= PHASH_CANDIDATE) | (pq <= PDQ_CANDIDATE)
         rows = np.flatnonzero(near)
@@ -158,6 +158,11 @@ def _descriptor_index(descriptors: np.ndarray, owners: np.ndarray) -> faiss.Inde
     return ivf
 
 
+def hamming_distances(hashes: np.ndarray, query: int) -> np.ndarray:
+    """Bits between ``query`` and every 64-bit hash of an array (numpy XOR + popcount)."""
+    return np.bitwise_count(hashes ^ np.uint64(query))
+
+
 def brute_force_hamming(hashes: np.ndarray, query: int, radius: int) -> np.ndarray:
-    """Rows of a uint64 hash array within ``radius`` bits of ``query`` (numpy XOR + popcount)."""
-    return np.flatnonzero(np.bitwise_count(hashes ^ np.uint64(query)) <= radius)
+    """Rows of a uint64 hash array within ``radius`` bits of ``query``."""
+    return np.flatnonzero(hamming_distances(hashes, query) <= radius)
