@@ -607,11 +607,12 @@ def assets_import(
 
 @cli.group(cls=Group)
 def match() -> None:
-    """Check images against your registered assets.
+    """Check images and texts against your registered assets.
 
     \b
     Example:
       listingguard match image listing-photo.jpg --json
+      listingguard match text "N1KE running shoes" --json
     """
 
 
@@ -663,6 +664,147 @@ def match_image(
     finally:
         ws.close()
     sys.exit(1 if failed else 0)
+
+
+@match.command("text")
+@click.argument("texts", nargs=-1, required=True)
+@click.option(
+    "--seller", metavar="NAME", help="The seller's name shown (imitating a mark is a signal)."
+)
+@click.option(
+    "--price",
+    metavar="PRICE",
+    help='The listing price shown, e.g. "$9.99" (far below list price is a signal).',
+)
+@click.option(
+    "--language",
+    metavar="CODE",
+    help="The texts' language (wordfreq code, e.g. de); default: matching.text.languages.",
+)
+@click.option(
+    "--min-score",
+    type=click.FloatRange(0, 1),
+    help="Report matches from this score (default: matching.min_score, 0.5 decides).",
+)
+@config_option
+@json_option
+def match_text(
+    texts: tuple[str, ...],
+    seller: str | None,
+    price: str | None,
+    language: str | None,
+    min_score: float | None,
+    config_path: Path,
+    as_json: bool,
+) -> None:
+    """Which registered marks and copy each text uses, however disguised.
+
+    Finds marks spelled with look-alike letters (Cyrillic, fullwidth), leetspeak, spaces or
+    dots between letters, invisible characters, accents and typos; tells a mention ("case
+    compatible with iPhone") from trademark use; and finds copied product text, with the
+    sentences copied. "-" reads one text per line from standard input. With --json, one JSON
+    object a line, in order: {"text", "matches": [{"asset", "kind" (trademark, mention, copy),
+    "score", "span", "detail"}], "signals"}; a line that is not UTF-8 has "error" (exit code 1).
+
+    \b
+    Example:
+      listingguard match text "N1KE Air running shoes" "case compatible with Luma yoga mat"
+      listingguard match text - --json < titles.txt > matches.jsonl
+    """
+    from listingguard import texting
+
+    ws = open_workspace(config_path)
+    cfg = ws.config
+    threshold = cfg.matching.min_score if min_score is None else min_score
+    if language:
+        import wordfreq
+
+        if language not in wordfreq.available_languages():
+            raise click.BadParameter(
+                f"{language!r} is not a language wordfreq knows (e.g. en, de, es, zh)",
+                param_hint="--language",
+            )
+    failed = 0
+    try:
+        owned = texting.owned_text(ws.db, cfg)
+        if not owned.marks.marks and not len(owned.copy) and not as_json:
+            err.print(
+                "No marks or copy registered yet: 'listingguard assets add --kind mark TEXT' "
+                "or 'listingguard assets add COPY.txt --kind copy'."
+            )
+        for number, item in enumerate(_texts(texts), 1):
+            if isinstance(item, UnicodeError):
+                failed += 1
+                result: dict[str, Any] = {"line": number, "error": str(item)}
+            else:
+                result = owned.match(
+                    item, seller=seller, price=price, min_score=threshold, language=language
+                )
+            if as_json:
+                click.echo(json.dumps(result, ensure_ascii=False))
+            else:
+                _print_text_result(result)
+    finally:
+        ws.close()
+    sys.exit(1 if failed else 0)
+
+
+def _texts(args: tuple[str, ...]) -> Iterator[str | UnicodeError]:
+    """The texts given, "-" expanded to standard input's lines; text that is not UTF-8 is an error."""
+    for arg in args:
+        if arg != "-":
+            try:
+                arg.encode("utf-8")
+            except UnicodeEncodeError:
+                yield UnicodeError("the argument is not valid UTF-8 text")
+                continue
+            yield arg
+            continue
+        for number, raw in enumerate(click.get_binary_stream("stdin"), 1):
+            line = raw.rstrip(b"\r\n")
+            try:
+                yield line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield UnicodeError(
+                    f"standard input line {number} is not UTF-8 "
+                    f"(byte 0x{line[exc.start]:02X} at offset {exc.start})"
+                )
+
+
+def _print_text_result(result: dict[str, Any]) -> None:
+    if "error" in result:
+        err.print(f"refused: {escape(result['error'])}")
+        return
+    shown = result["text"] if len(result["text"]) <= 80 else result["text"][:77] + "..."
+    if not result["matches"]:
+        out.print(f"{escape(repr(shown))}: no registered mark or copy")
+    else:
+        table = Table("asset", "kind", "score", "shown as", "why", title=escape(shown))
+        for m in result["matches"]:
+            d = m["detail"]
+            if m["kind"] == "copy":
+                shown_as = f"{len(d.get('sentences', []))} sentences copied"
+            else:
+                shown_as = repr(d.get("matched", ""))
+            reasons = [", ".join(d.get("disguise", [])) or ("exact" if m["kind"] != "copy" else "")]
+            if d.get("mention"):
+                reasons.append(f"after {d['mention']['phrase']!r}")
+            for s in d.get("signals", []):
+                reasons.append(s["signal"] + (f" {s['phrase']!r}" if "phrase" in s else ""))
+            if d.get("severity"):
+                reasons.append(f"severity {d['severity']}")
+            why = "; ".join(r for r in reasons if r)
+            table.add_row(
+                escape(m["asset"]), m["kind"], f"{m['score']:.2f}", escape(shown_as), escape(why)
+            )
+        out.print(table)
+    for s in result.get("signals", []):
+        if s["signal"] == "mixed_script":
+            out.print(f"  signal: {escape(s['token'])!s} mixes {', '.join(s['scripts'])} letters")
+        elif s["signal"] == "impersonation":
+            out.print(
+                f"  signal: seller {escape(s['seller'])} imitates the mark {escape(s['mark'])}"
+            )
 
 
 def _print_image_result(result: dict[str, Any]) -> None:

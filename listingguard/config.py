@@ -161,6 +161,9 @@ class Mark:
     text: str = option(check=_mark)
     aliases: tuple[str, ...] = option((), check=_marks)
     registrations: tuple[Registration, ...] = ()
+    max_edits: int | None = option(
+        None, check=lambda v: None if 0 <= v <= 3 else "an integer 0-3 (typo edits allowed)"
+    )
 
 
 @dataclass(frozen=True)
@@ -245,6 +248,26 @@ class ImageMatching:
     candidates: int = option(5, check=lambda v: None if 1 <= v <= 50 else "an integer 1-50")
 
 
+def _languages(v: tuple[str, ...]) -> str | None:
+    import wordfreq
+
+    known = wordfreq.available_languages()
+    bad = [code for code in v if code not in known]
+    if not v or bad:
+        return f'a list of language codes wordfreq knows (e.g. "en", "de", "zh"): {", ".join(sorted(known))}'
+    return None
+
+
+@dataclass(frozen=True)
+class TextMatching:
+    """Mark and copy matching (matcher.marks.MarkOptions); defaults measured in bench/text.py."""
+
+    languages: tuple[str, ...] = option(("en",), check=_languages)
+    common_word_zipf: float = option(
+        3.0, check=lambda v: None if 0 <= v <= 8 else "a Zipf frequency from 0 to 8"
+    )
+
+
 @dataclass(frozen=True)
 class Matching:
     """Decision thresholds; scores are calibrated so that 0.5 is the decision point."""
@@ -252,6 +275,7 @@ class Matching:
     min_score: float = option(0.5, check=_fraction)
     low_price_ratio: float = option(0.5, check=_fraction)
     image: ImageMatching = ImageMatching()
+    text: TextMatching = TextMatching()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,294 @@
+"""Mark detection on real-looking titles: every disguise family, mentions, signals, hostile text."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matcher.marks import MarkMatcher, MarkSpec, edit_budget
+from matcher.normalize import normalize
+
+MARKS = [
+    MarkSpec("Nike"),
+    MarkSpec("Samsung"),
+    MarkSpec("Xiaomi", ("小米",)),
+    MarkSpec("Logitech"),
+    MarkSpec("Sony"),
+    MarkSpec("Lego"),
+    MarkSpec("Bose"),
+    MarkSpec("Rolex"),
+    MarkSpec("Philips"),
+    MarkSpec("GoPro"),
+    MarkSpec("Chanel"),
+    MarkSpec("DJI"),
+    MarkSpec("Oppo"),
+    MarkSpec("Hewlett Packard"),
+    MarkSpec("Luma", ("ルマ", "露玛"), list_price="52 USD"),
+]
+
+
+@pytest.fixture(scope="module")
+def matcher() -> MarkMatcher:
+    return MarkMatcher(MARKS)
+
+
+def best(matcher: MarkMatcher, text: str, **kw: object):
+    found = [m for m in matcher.analyse(text, **kw).matches if m.score >= 0.5]  # type: ignore[arg-type]
+    return found[0] if found else None
+
+
+# (text, mark, the part of the text the match must cover, a disguise it must name)
+DISGUISED = [
+    ("Mens N1KE Air running shoes", "Nike", "N1KE", "leet"),
+    ("S4MSUNG Galaxy S21 case", "Samsung", "S4MSUNG", "leet"),
+    ("N i k e Air Max 90 sneakers", "Nike", "N i k e", "spaced"),
+    ("Genuine N.I.K.E trainers size 9", "Nike", "N.I.K.E", "spaced"),
+    ("S-O-N-Y wireless headphones", "Sony", "S-O-N-Y", "spaced"),
+    ("Sam-sung fast charger 25W", "Samsung", "Sam-sung", "split"),
+    ("Ｎｉｋｅ hoodie black", "Nike", "Ｎｉｋｅ", "compatibility_letters"),
+    ("𝐒𝐚𝐦𝐬𝐮𝐧𝐠 Galaxy Buds", "Samsung", "𝐒𝐚𝐦𝐬𝐮𝐧𝐠", "compatibility_letters"),
+    ("Ѕаmѕung phone cover", "Samsung", "Ѕаmѕung", "mixed_script"),  # Cyrillic Ѕ, а, ѕ
+    ("Орро A5 phone", "Oppo", "Орро", "confusable"),  # all Cyrillic
+    ("Nіke Air shoes", "Nike", "Nіke", "mixed_script"),  # Cyrillic і
+    ("ΝΙΚΕ football boots", "Nike", "ΝΙΚΕ", "confusable"),  # Greek capitals
+    ("Ni\u200bke Air zero width", "Nike", "Ni\u200bke", "invisible_characters"),
+    ("Sa\u2060msung\u200d tablet", "Samsung", "Sa\u2060msung", "invisible_characters"),
+    ("Nïké running socks", "Nike", "Nïké", "accents"),
+    ("nIKE sports bag", "Nike", "nIKE", None),
+    ("Samsnug Galaxy S10 screen", "Samsung", "Samsnug", "typo_1_edit"),  # transposition
+    ("Logitceh wireless mouse", "Logitech", "Logitceh", "typo_1_edit"),
+    ("Logiteck M185 mouse", "Logitech", "Logiteck", "typo_1_edit"),
+    ("Logtech keyboard K120", "Logitech", "Logtech", "typo_1_edit"),  # omission
+    ("Logitechh keyboard", "Logitech", "Logitechh", "typo_1_edit"),  # repetition
+    ("Lgoitehc webcam", "Logitech", "Lgoitehc", "typo_2_edits"),  # two transpositions
+    ("Samsungs galaxy", "Samsung", "Samsungs", "typo_1_edit"),  # plural
+    ("Roleks watch gold", "Rolex", "Roleks", "phonetic"),
+    ("Fillips electric shaver", "Philips", "Fillips", "phonetic"),
+    ("小米手机 红米 Note 9", "Xiaomi", "小米", None),
+    ("全新露玛瑜伽垫", "Luma", "露玛", None),
+    ("Rolexwatch for men", "Rolex", "Rolexwatch", "embedded"),
+    ("HewlettPackard ink 61", "Hewlett Packard", "HewlettPackard", "glued"),
+    ("Hewlet Packard toner", "Hewlett Packard", "Hewlet Packard", "typo_1_edit"),
+    ("Go Pro Hero 9 action camera", "GoPro", "Go Pro", "split"),
+    ("DJ1 Mavic drone", "DJI", "DJ1", "leet"),
+    ("🇳🇮🇰🇪 flag shoes", "Nike", "🇳🇮🇰🇪", None),
+]
+
+
+@pytest.mark.parametrize(("text", "mark", "shown", "disguise"), DISGUISED)
+def test_issue4_each_disguise_family_is_found_and_named(
+    matcher: MarkMatcher, text: str, mark: str, shown: str, disguise: str | None
+) -> None:
+    m = best(matcher, text)
+    assert m is not None, text
+    assert m.asset == mark
+    assert m.kind == "trademark"
+    assert text[m.span[0] : m.span[1]] == shown
+    if disguise:
+        assert disguise in m.detail["disguise"]
+    else:
+        assert not {"typo_1_edit", "typo_2_edits", "phonetic"} & set(m.detail["disguise"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "rose gold wrist watch",  # Bose, one edit
+        "logo print t-shirt",  # Lego
+        "song book for kids",  # Sony
+        "YouTube channel starter kit",  # Chanel
+        "I like this bike",  # Nike
+        "GoPro" and "6.0 pro max edition",  # digits stay digits
+        "gx301 r 16x 4 model",  # model numbers are not leetspeak
+        "Samsonite suitcase",  # a longer word that shares a prefix
+        "Sonos speaker",
+        "Nikon D3500 camera",
+    ],
+)
+def test_issue4_common_words_and_other_brands_are_not_marks(
+    matcher: MarkMatcher, text: str
+) -> None:
+    assert best(matcher, text) is None
+
+
+def test_a_common_word_that_is_the_mark_still_matches(matcher: MarkMatcher) -> None:
+    m = best(matcher, "Lego Classic creative bricks")
+    assert m is not None and m.asset == "Lego" and m.detail["disguise"] == []
+    assert m.score > 0.95
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Case compatible with Samsung Galaxy S20", "en"),
+        ("Replacement for Logitech remote", "en"),
+        ("Charger for Samsung phones", "en"),
+        ("Screen protector fits Samsung Galaxy", "en"),
+        ("Funda compatible con Samsung A52", "es"),
+        ("Cargador para Samsung Galaxy", "es"),
+        ("Hülle kompatibel mit Samsung S21", "de"),
+        ("Ladekabel für Samsung", "de"),
+        ("Coque compatible avec Samsung", "fr"),
+        ("Chargeur pour Samsung", "fr"),
+        ("Capa compatível com Samsung", "pt"),
+        ("Cover compatibile con Samsung", "it"),
+        ("Caricatore per Samsung", "it"),
+        ("适用于小米手机的保护壳", "zh"),
+        ("兼容小米充电器", "zh"),
+    ],
+)
+def test_issue4_mentions_in_each_language(matcher: MarkMatcher, text: str, language: str) -> None:
+    m = best(matcher, text)
+    assert m is not None
+    assert m.kind == "mention", text
+    assert m.detail["mention"]["language"] == language
+    assert m.detail["severity"] == "low"
+
+
+def test_mention_carries_over_a_list_of_marks(matcher: MarkMatcher) -> None:
+    kinds = {
+        m.asset: m.kind for m in matcher.find("Cable compatible with Samsung, Sony and Logitech")
+    }
+    assert kinds == {"Samsung": "mention", "Sony": "mention", "Logitech": "mention"}
+
+
+@pytest.mark.parametrize(
+    "text", ["Nike shoes for men", "Samsung Galaxy with charger", "Sony headphones for kids"]
+)
+def test_for_after_the_mark_is_not_a_mention(matcher: MarkMatcher, text: str) -> None:
+    m = best(matcher, text)
+    assert m is not None and m.kind == "trademark"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Replica Rolex Submariner 1:1",
+        "Rolex mirror quality watch",
+        "高仿小米手环",
+        "Chanel bag dupe",
+    ],
+)
+def test_counterfeit_words_next_to_a_mark_raise_severity(matcher: MarkMatcher, text: str) -> None:
+    m = best(matcher, text)
+    assert m is not None and m.kind == "trademark"
+    assert any(s["signal"] == "counterfeit_words" for s in m.detail["signals"])
+    assert m.detail["severity"] == "high"
+
+
+def test_counterfeit_words_alone_are_no_match(matcher: MarkMatcher) -> None:
+    assert matcher.find("Replica vintage poster 1:1 scale AAA batteries") == []
+
+
+def test_a_plain_use_is_medium_severity(matcher: MarkMatcher) -> None:
+    m = best(matcher, "Rolex Submariner steel watch")
+    assert m is not None and m.detail["severity"] == "medium" and m.detail["signals"] == []
+
+
+def test_seller_name_imitating_a_mark_is_impersonation(matcher: MarkMatcher) -> None:
+    result = matcher.analyse("Air running shoes Nike", seller="N1keOfficial Store")
+    assert [s["mark"] for s in result.signals if s["signal"] == "impersonation"] == ["Nike"]
+    assert result.matches[0].detail["severity"] == "high"
+    assert matcher.analyse("Air running shoes", seller="Sunrise Trading").signals == []
+
+
+def test_price_far_below_the_list_price_is_a_signal(matcher: MarkMatcher) -> None:
+    cheap = best(matcher, "Luma yoga hoodie", price="$9.99")
+    assert cheap is not None
+    low = [s for s in cheap.detail["signals"] if s["signal"] == "low_price"]
+    assert low and low[0]["share"] == pytest.approx(9.99 / 52, abs=1e-3)
+    assert cheap.detail["severity"] == "high"
+    fair = best(matcher, "Luma yoga hoodie", price="$45.00")
+    assert fair is not None and fair.detail["signals"] == []
+    other = best(matcher, "Luma yoga hoodie", price="9,99 €")
+    assert other is not None
+    assert [s["signal"] for s in other.detail["signals"]] == ["price"]  # not comparable
+
+
+def test_mixed_script_words_are_a_signal_of_their_own(matcher: MarkMatcher) -> None:
+    result = matcher.analyse("Тhe best shoes")  # a Cyrillic Т in an English word, no mark
+    assert result.matches == []
+    assert result.signals[0]["signal"] == "mixed_script"
+    assert result.signals[0]["token"] == "Тhe"
+
+
+def test_spans_point_into_the_text_as_given(matcher: MarkMatcher) -> None:
+    text = "Ｎｅｗ ｽﾆｰｶｰ 👟 e\u0301te\u0301 — N\u200bi\u200bk\u200be Air, 𝐒𝐚𝐦𝐬𝐮𝐧𝐠 case"
+    found = {m.asset: text[m.span[0] : m.span[1]] for m in matcher.find(text)}
+    assert found == {"Nike": "N\u200bi\u200bk\u200be", "Samsung": "𝐒𝐚𝐦𝐬𝐮𝐧𝐠"}
+
+
+def test_find_many_equals_find(matcher: MarkMatcher) -> None:
+    texts = [t for t, *_ in DISGUISED] + ["nothing here", ""]
+    assert matcher.find_many(texts) == [matcher.find(t) for t in texts]
+
+
+def test_budget_grows_with_length_and_can_be_set_per_mark() -> None:
+    assert [edit_budget(n) for n in (2, 3, 4, 7, 8, 12)] == [0, 0, 1, 1, 2, 2]
+    strict = MarkMatcher([MarkSpec("Logitech", max_edits=0)])
+    assert strict.find("Logitceh mouse") == []
+    assert strict.find("Logitech mouse")[0].score > 0.95
+    loose = MarkMatcher([MarkSpec("DJI", max_edits=1)])
+    assert loose.find("DJX drone")[0].detail["edits"] == 1
+
+
+def test_marks_with_digits_are_matched_as_written() -> None:
+    m = MarkMatcher([MarkSpec("3M")])
+    assert [x.asset for x in m.find("3M Command strips")] == ["3M"]
+    assert m.find("em dash keyboard") == []
+
+
+def test_no_marks_match_nothing() -> None:
+    assert MarkMatcher([]).find("Nike Samsung") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "\x00\x01\x02\x1b[31m",
+        "\ud800 lone surrogate",
+        "\u202eekiN\u202c reversed",
+        "a" * 50_000,
+        ("Nike " * 2_000_000)[:10_000_000],
+        "N " * 100_000,
+        "🇳" * 1000,
+    ],
+)
+def test_hostile_text_gives_a_result_never_a_crash(matcher: MarkMatcher, text: str) -> None:
+    result = matcher.analyse(text)
+    for m in result.matches:
+        assert 0 <= m.span[0] <= m.span[1] <= len(text)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    before=st.text(alphabet=st.characters(codec="utf-8"), max_size=40),
+    after=st.text(alphabet=st.characters(codec="utf-8"), max_size=40),
+)
+def test_property_a_mark_between_any_words_is_found(
+    matcher: MarkMatcher, before: str, after: str
+) -> None:
+    text = f"{before} Logitech {after}"
+    found = [m for m in matcher.find(text) if m.asset == "Logitech"]
+    assert found, text
+    assert "Logitech" in text[found[0].span[0] : found[0].span[1]]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200))
+def test_property_spans_are_within_the_text(matcher: MarkMatcher, text: str) -> None:
+    for m in matcher.find(text):
+        assert 0 <= m.span[0] <= m.span[1] <= len(text)
+        assert 0.0 <= m.score <= 1.0
+
+
+def test_normalised_key_keeps_digit_tokens() -> None:
+    assert [t.folded for t in normalize("6.0 pro 4k n1ke").tokens] == [
+        "6",
+        "0",
+        "pro",
+        "4k",
+        "nike",
+    ]
