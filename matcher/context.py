@@ -15,7 +15,6 @@ import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
 
 import ahocorasick
 
@@ -47,29 +46,39 @@ def _words(phrase: str) -> str:
     return " ".join(TOKEN.findall(phrase.translate(key_table())))
 
 
-def _automaton(phrases: dict[str, list[str]]) -> ahocorasick.Automaton:
-    """One automaton over every language's phrases: word key -> (phrase, language)."""
-    automaton = ahocorasick.Automaton()
-    for language, items in phrases.items():
-        for p in items:
-            key = _words(p)
-            if key and key not in automaton:
-                automaton.add_word(key, (p, language, key))
-    automaton.make_automaton()
-    return automaton
+KINDS = ("strong", "weak", "after", "fake", "fake_weak")
 
 
 @functools.cache
-def _data() -> dict[str, Any]:
+def _data() -> tuple[ahocorasick.Automaton, frozenset[str]]:
+    """One automaton over every kind's phrases in every language: word key -> [(kind, phrase,
+    language)], so one pass over a text finds them all; and the filler words."""
     raw = tomllib.loads((resources.files("matcher") / "data" / "context.toml").read_text("utf-8"))
-    return {
-        "strong": _automaton(raw["mention"]["before"]["strong"]),
-        "weak": _automaton(raw["mention"]["before"]["weak"]),
-        "after": _automaton(raw["mention"]["after"]),
-        "fake": _automaton(raw["counterfeit"]["strong"]),
-        "fake_weak": _automaton(raw["counterfeit"]["weak"]),
-        "filler": frozenset(_words(w) for w in raw["filler"]["words"]),
-    }
+    tables = dict(
+        zip(
+            KINDS,
+            (
+                raw["mention"]["before"]["strong"],
+                raw["mention"]["before"]["weak"],
+                raw["mention"]["after"],
+                raw["counterfeit"]["strong"],
+                raw["counterfeit"]["weak"],
+            ),
+            strict=True,
+        )
+    )
+    entries: dict[str, list[tuple[str, str, str]]] = {}
+    for kind, phrases in tables.items():
+        for language, items in phrases.items():
+            for p in items:
+                key = _words(p)
+                if key and not any(e[0] == kind for e in entries.get(key, ())):
+                    entries.setdefault(key, []).append((kind, p, language))
+    automaton = ahocorasick.Automaton()
+    for key, found in entries.items():
+        automaton.add_word(key, (key, tuple(found)))
+    automaton.make_automaton()
+    return automaton, frozenset(_words(w) for w in raw["filler"]["words"])
 
 
 _RATIO = re.compile(r"(?<![^\W_])1\s*[:：比]\s*1(?![^\W_])")  # "1:1", "1 : 1", "1比1"
@@ -85,61 +94,76 @@ class Context:
     def __init__(self, n: Normalized) -> None:
         self.n = n
         self._found: dict[str, list[Phrase]] = {}
-        stream, starts = [], []
-        pos = 0
-        for t in n.tokens:
+        starts, pos = [], 0
+        for w in n.words:
             starts.append(pos)
-            stream.append(t.text)
-            pos += len(t.text) + 1
-        self._stream = " ".join(stream)
+            pos += len(w) + 1
+        self._stream = " ".join(n.words)
         self._starts = starts
 
     def phrases(self, kind: str) -> list[Phrase]:
-        if kind in self._found:
-            return self._found[kind]
-        toks, starts, stream = self.n.tokens, self._starts, self._stream
-        found = []
-        if toks:
-            for end, (text, language, key) in _data()[kind].iter(stream):
-                begin, end = end - len(key) + 1, end + 1
-                first = bisect.bisect_right(starts, begin) - 1
-                last = bisect.bisect_right(starts, end - 1)
-                cjk_left, cjk_right = is_cjk(key[0]), is_cjk(key[-1])
-                if begin != starts[first] and not cjk_left:
-                    continue
-                if end != starts[last - 1] + len(toks[last - 1].text) and not cjk_right:
-                    continue
-                kstart = toks[first].start + (begin - starts[first])
-                kend = toks[last - 1].end - (starts[last - 1] + len(toks[last - 1].text) - end)
-                found.append(Phrase(text, language, kstart, kend, first, last, cjk_left))
-        if kind == "fake":
-            for m in _RATIO.finditer(self.n.key):
-                first = max(bisect.bisect_right([t.start for t in toks], m.start()) - 1, 0)
-                last = bisect.bisect_left([t.start for t in toks], m.end())
-                found.append(Phrase("1:1", "", m.start(), m.end(), first, last, False))
-        self._found[kind] = found
-        return found
+        """The phrases of ``kind`` (one of ``KINDS``) in the text, in order."""
+        if not self._found:
+            self._find()
+        return self._found[kind]
+
+    def _find(self) -> None:
+        n, starts, stream = self.n, self._starts, self._stream
+        words = n.words
+        found: dict[str, list[Phrase]] = {kind: [] for kind in KINDS}
+        self._found = found
+        if not words:
+            return
+        for end, (key, entries) in _data()[0].iter(stream):
+            begin, end = end - len(key) + 1, end + 1
+            first = bisect.bisect_right(starts, begin) - 1
+            last = bisect.bisect_right(starts, end - 1)
+            cjk_left, cjk_right = is_cjk(key[0]), is_cjk(key[-1])
+            if begin != starts[first] and not cjk_left:
+                continue
+            if end != starts[last - 1] + len(words[last - 1]) and not cjk_right:
+                continue
+            kstart = n.starts[first] + (begin - starts[first])
+            kend = n.ends[last - 1] - (starts[last - 1] + len(words[last - 1]) - end)
+            for kind, text, language in entries:
+                found[kind].append(Phrase(text, language, kstart, kend, first, last, cjk_left))
+        if "1" in n.key:
+            for m in _RATIO.finditer(n.key):
+                first = max(bisect.bisect_right(n.starts, m.start()) - 1, 0)
+                last = bisect.bisect_left(n.starts, m.end())
+                found["fake"].append(Phrase("1:1", "", m.start(), m.end(), first, last, False))
 
     def _between(self, end: int, start: int) -> str:
         return self.n.key[end:start]
 
     def mention(self, first: int, last: int, start: int, end: int) -> Phrase | None:
         """The phrase that makes the mark at tokens [first, last) (key [start, end)) a mention."""
-        fillers: frozenset[str] = _data()["filler"]
-        for p in reversed(self.phrases("strong")):
-            near = (p.cjk and start - p.end <= 4) or first - p.last <= STRONG_WINDOW
-            if p.end <= start and near and not _BREAK.search(self._between(p.end, start)):
-                return p
-        for p in reversed(self.phrases("weak")):
-            if p.end <= start and not _BREAK.search(self._between(p.end, start)):
-                between = [t.text for t in self.n.tokens[p.last : first]]
-                if len(between) <= WEAK_FILLERS and all(w in fillers for w in between):
-                    return p
-        for p in self.phrases("after"):
-            near = (p.cjk and p.start - end <= 4) or p.first - last <= AFTER_WINDOW
-            if p.start >= end and near and not _BREAK.search(self._between(end, p.start)):
-                return p
-        return None
+        fillers = _data()[1]
+        before = [
+            p
+            for p in self.phrases("strong")
+            if p.end <= start
+            and ((p.cjk and start - p.end <= 4) or first - p.last <= STRONG_WINDOW)
+            and not _BREAK.search(self._between(p.end, start))
+        ]
+        before += [
+            p
+            for p in self.phrases("weak")
+            if p.end <= start
+            and len(self.n.words[p.last : first]) <= WEAK_FILLERS
+            and all(w in fillers for w in self.n.words[p.last : first])
+            and not _BREAK.search(self._between(p.end, start))
+        ]
+        if before:  # the nearest, and of phrases ending there the longest ("适用于", not "用于")
+            return max(before, key=lambda p: (p.end, p.end - p.start))
+        after = [
+            p
+            for p in self.phrases("after")
+            if p.start >= end
+            and ((p.cjk and p.start - end <= 4) or p.first - last <= AFTER_WINDOW)
+            and not _BREAK.search(self._between(end, p.start))
+        ]
+        return min(after, key=lambda p: (p.start, p.start - p.end)) if after else None
 
     def counterfeit(self, first: int, last: int, start: int, end: int) -> list[Phrase]:
         """Counterfeit signal words near the mark at tokens [first, last) (key [start, end))."""

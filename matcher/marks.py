@@ -38,11 +38,10 @@ import ahocorasick
 import jellyfish
 import numpy as np
 from rapidfuzz import process
-from rapidfuzz.distance import OSA
+from rapidfuzz.distance import OSA, Levenshtein
 
 from matcher.context import Context
 from matcher.normalize import (
-    LEET_SYMBOLS,
     Normalized,
     is_cjk,
     key_table,
@@ -56,6 +55,8 @@ from matcher.textresult import TextMatch
 
 MAX_CHARS = 100_000  # marks are looked for in the first 100,000 characters of a text
 MAX_GLUE = 3  # words of a multi-word mark glued into one unit for typo matching
+_SEPARATORS = re.compile(r"[\s\-_.]+")
+_JOIN_GAP = re.compile(r"[\s.\-_*·•/+~']*")
 _GLUE_GAP = re.compile(r"\s*[-.'_/]?\s*")
 CACHE_LIMIT = 400_000  # units remembered between texts before the cache starts afresh
 
@@ -93,7 +94,7 @@ class MarkOptions:
 
     languages: tuple[str, ...] = ("en",)
     common_zipf: float = 3.0
-    phonetic_min_letters: int = 5
+    phonetic_min_letters: int = 6
     low_price_ratio: float = 0.5
 
 
@@ -155,8 +156,8 @@ class MarkMatcher:
         for i, m in enumerate(self.marks):
             for text in (m.text, *m.aliases):
                 n = normalize(text)
-                key = "".join(t.folded for t in n.tokens)
-                soft = "".join(t.soft for t in n.tokens)
+                key = "".join(n.folded)
+                soft = "".join(n.soft)
                 if not key or key in seen:
                     continue
                 seen.add(key)
@@ -171,14 +172,14 @@ class MarkMatcher:
                 )
                 digits = any(c.isdigit() for c in text)
                 if digits:  # "3M": compared as typed, digits and all
-                    key = "".join(t.text for t in n.tokens)
+                    key = "".join(n.words)
                 self._spellings.append(
                     _Spelling(
                         i,
                         text,
                         key,
                         soft,
-                        len(n.tokens),
+                        len(n.words),
                         latin,
                         budget if latin else 0,
                         phonetic,
@@ -202,6 +203,18 @@ class MarkMatcher:
         self._fuzzy_length = np.array([len(s.soft) for s in fuzzy], dtype=np.int32)
         self._max_budget = int(self._fuzzy_budget.max()) if fuzzy else 0
         self._glue = sorted({min(s.words, MAX_GLUE) for s in fuzzy if s.words > 1})
+        # A typo of a multi-word mark keeps one of its words as written ("Hewlet Packard"):
+        # only windows holding such a word are glued and compared.
+        # Very common words ("digital", "black": Zipf 4 and more) would glue half of all
+        # titles: left out, so "Western Digitl" is missed but "Hewlet Packard" is not.
+        very_common = set().union(*(common_words(lang, 4.0) for lang in self.options.languages))
+        self._glue_words = frozenset(
+            w
+            for s in fuzzy
+            if s.words > 1
+            for w in normalize(s.text).soft
+            if len(w) > 2 and w not in very_common
+        )
         self._phonetic: dict[str, list[_Spelling]] = {}
         for s in self._spellings:
             if s.phonetic:
@@ -219,11 +232,12 @@ class MarkMatcher:
     ) -> list[list[TextMatch]]:
         """``find`` for many texts, with the typo search of all their words done in one pass."""
         normed = [normalize(t[:MAX_CHARS]) for t in texts]
-        units = [self._units(n) for n in normed]
-        self._fill([u for us in units for _, _, u in us])
+        extra = [self._extra_units(n) for n in normed]
+        self._fill({w for n in normed for w in n.soft})
+        self._fill({u for us in extra for _, _, u in us})
         return [
             self._analyse(n, us, language=language).matches
-            for n, us in zip(normed, units, strict=True)
+            for n, us in zip(normed, extra, strict=True)
         ]
 
     def analyse(
@@ -241,10 +255,7 @@ class MarkMatcher:
         ``price`` the listing's price as shown ("$12.99"); ``list_price`` the owner's list price
         to compare it with (default: the mark's ``MarkSpec.list_price``).
         """
-        n = normalize(text[:MAX_CHARS])
-        units = self._units(n)
-        self._fill([u for _, _, u in units])
-        result = self._analyse(n, units, language=language)
+        result = self._analyse_text(text[:MAX_CHARS], language)
         if seller:
             self._seller_signals(result, seller, language)
         if price is not None:
@@ -254,46 +265,53 @@ class MarkMatcher:
                 m.detail["severity"] = _severity(m)
         return result
 
+    def _analyse_text(self, text: str, language: str | None) -> TextAnalysis:
+        n = normalize(text)
+        extra = self._extra_units(n)
+        self._fill({*n.soft, *(u for _, _, u in extra)})
+        return self._analyse(n, extra, language=language)
+
     # -- units and the typo cache ----------------------------------------------------------------
 
-    def _units(self, n: Normalized) -> list[tuple[int, int, str]]:
-        """(first token, last token + 1, soft-folded text) of every word and spread-out run,
+    def _extra_units(self, n: Normalized) -> list[tuple[int, int, str]]:
+        """(first token, last token + 1, soft-folded text) of every spread-out run of letters,
         and of every window of as many words as a multi-word mark has ("Hewlet Packard").
 
-        A mark split over words without a typo ("Sam sung", "ni-ke") is found exactly, by the
-        automaton over the joined tokens; only words with letters are typo candidates, so model
-        numbers ("gx301") are not.
+        Single words are typo candidates of their own. A mark split over words without a typo
+        ("Sam sung", "ni-ke") is found exactly, by the automaton over the joined tokens.
         """
-        toks = n.tokens
         units = []
-        for i, t in enumerate(toks):
-            unit = t.soft
-            if len(unit) >= 3 and unit.isascii() and unit.isalpha():
-                units.append((i, i + 1, unit))
-        if self._glue:
-            key = n.key
-            for i in range(len(toks)):
-                for size in self._glue:
-                    window = toks[i : i + size]
-                    if len(window) < size or not all(
-                        t.soft.isascii() and t.soft.isalpha() for t in window
-                    ):
-                        break
-                    gaps = (key[a.end : b.start] for a, b in itertools.pairwise(window))
-                    if not all(g == " " or _GLUE_GAP.fullmatch(g) for g in gaps):
-                        break
-                    units.append((i, i + size, "".join(t.soft for t in window)))
+        soft = n.soft
+        if self._glue and not self._glue_words.isdisjoint(soft):
+            key, starts, ends = n.key, n.starts, n.ends
+            hot = [i for i, w in enumerate(soft) if w in self._glue_words]
+            for size in self._glue:
+                firsts = {f for h in hot for f in range(h - size + 1, h + 1) if f >= 0}
+                for i in sorted(firsts):
+                    window = range(i, i + size)
+                    if i + size > len(soft) or not all(_typo_word(soft[k]) for k in window):
+                        continue
+                    gaps = (key[ends[k - 1] : starts[k]] for k in window[1:])
+                    if all(g == " " or _GLUE_GAP.fullmatch(g) for g in gaps):
+                        units.append((i, i + size, "".join(soft[k] for k in window)))
         for a, b in spread_runs(n):
-            units.append((a, b, "".join(t.soft for t in toks[a:b])))
+            units.append((a, b, "".join(soft[a:b])))
         return units
 
     def _fill(self, units: Iterable[str]) -> None:
-        """Typo and phonetic hits of every unit not yet cached, in one distance-matrix pass."""
-        missing = list({u for u in units if u not in self._cache})
+        """Typo and phonetic hits of every unit not yet cached, in one distance-matrix pass.
+
+        Only words of three or more ASCII letters are candidates (after leetspeak and the
+        skeleton): model numbers ("gx301") and words of other scripts are never typos of a mark.
+        """
+        cache = self._cache
+        missing = [u for u in units if u not in cache]
         if not missing:
             return
-        if len(self._cache) + len(missing) > CACHE_LIMIT:
-            self._cache.clear()
+        if len(cache) + len(missing) > CACHE_LIMIT:
+            cache.clear()
+        cache.update(dict.fromkeys(missing, ()))
+        missing = [u for u in missing if _typo_word(u)]
         hits: dict[str, list[tuple[_Spelling, int, str]]] = {}
         by_length: dict[int, list[str]] = {}
         for u in missing:
@@ -306,26 +324,26 @@ class MarkMatcher:
             keys = [self._fuzzy_keys[c] for c in cols]
             budget = self._fuzzy_budget[cols]
             for chunk in range(0, len(part), 20_000):
-                units = part[chunk : chunk + 20_000]
+                rows_in = part[chunk : chunk + 20_000]
                 dist = process.cdist(
-                    units, keys, scorer=OSA.distance,
+                    rows_in, keys, scorer=OSA.distance,
                     score_cutoff=self._max_budget, dtype=np.int32, workers=1,
                 )  # fmt: skip
                 rows, found = np.nonzero((dist <= budget[None, :]) & (dist > 0))
                 for r, c in zip(rows.tolist(), found.tolist(), strict=True):
-                    spelling = self._fuzzy[int(cols[c])]
-                    hits.setdefault(units[r], []).append((spelling, int(dist[r, c]), "typo"))
+                    spelling, edits = self._fuzzy[int(cols[c])], int(dist[r, c])
+                    if edits < 2 or not _same_stem(spelling.soft, rows_in[r]):
+                        hits.setdefault(rows_in[r], []).append((spelling, edits, "typo"))
         if self._phonetic:
             for u in missing:
-                if len(u) < 4 or not u.isascii():
+                if len(u) < 4 or not u.isalpha():
                     continue
                 for s in self._phonetic.get(jellyfish.metaphone(u), ()):
-                    d = OSA.distance(u, s.soft, score_cutoff=3)
-                    if s.budget < d <= 3:
+                    d = OSA.distance(u, s.soft, score_cutoff=s.budget + 2)
+                    if s.budget < d <= s.budget + 2:  # past the typo budget, but sounding alike
                         hits.setdefault(u, []).append((s, d, "phonetic"))
-        self._cache.update(dict.fromkeys(missing, ()))
         for u, h in hits.items():
-            self._cache[u] = tuple(h)
+            cache[u] = tuple(h)
 
     # -- one text --------------------------------------------------------------------------------
 
@@ -334,67 +352,85 @@ class MarkMatcher:
         return any(word in common_words(lang, self.options.common_zipf) for lang in langs)
 
     def _exact(self, n: Normalized, language: str | None) -> list[_Candidate]:
-        toks = n.tokens
         found: list[_Candidate] = []
         for digits, automaton in self._automata.items():
-            parts = [t.text if digits else t.folded for t in toks]
-            starts, pos = [], 0
-            for p in parts:
-                starts.append(pos)
-                pos += len(p)
+            parts = n.words if digits else n.folded
             compact = "".join(parts)
-            for end, s in automaton.iter(compact):
+            hits = list(automaton.iter(compact))
+            if not hits:
+                continue
+            ends = list(itertools.accumulate(map(len, parts)))
+            starts = [0, *ends[:-1]]
+            first_at = dict(zip(starts, range(len(starts)), strict=True))
+            last_at = dict(zip(ends, range(1, len(ends) + 1), strict=True))
+            for end, s in hits:
                 start, end = end - len(s.key) + 1, end + 1
-                first = bisect.bisect_right(starts, start) - 1
-                last = bisect.bisect_right(starts, end - 1)
-                left = start == starts[first]
-                right = end == starts[last - 1] + len(parts[last - 1])
-                how = "exact"
-                if not (left or is_cjk(s.key[0])) or not (right or is_cjk(s.key[-1])):
-                    if not s.latin or len(s.key) < 5 or last - first != 1 or not (left or right):
+                first, last = first_at.get(start), last_at.get(end)
+                how, inner = "exact", None
+                if first is None or last is None:
+                    # Inside a word: only beside CJK text, or a long mark glued to a word's end.
+                    if s.latin and len(s.key) < 5:
                         continue
-                    if self._common(unleet(toks[first].text), language):
+                    left, right = first is not None, last is not None
+                    first = bisect.bisect_right(starts, start) - 1
+                    last = bisect.bisect_left(ends, end) + 1
+                    if (left or is_cjk(s.key[0])) and (right or is_cjk(s.key[-1])):
+                        a, b = first, last - 1
+                        same = n.folded[a] == n.words[a], n.folded[b] == n.words[b]
+                        inner = (
+                            n.starts[a] + (start - starts[a]) if same[0] else n.starts[a],
+                            n.ends[b] - (ends[b] - end) if same[1] else n.ends[b],
+                        )
+                    elif (
+                        not s.latin
+                        or last - first != 1
+                        or not (left or right)
+                        or self._common(unleet(n.words[first]), language)
+                    ):
                         continue
-                    how = "embedded"
+                    else:
+                        how = "embedded"
                 if last - first > 1 and not self._joinable(n, first, last, s.words):
                     continue
-                inner = None
-                if not (left and right) and how == "exact":  # inside unsegmented CJK text
-                    a, b = toks[first], toks[last - 1]
-                    inner = (
-                        a.start + (start - starts[first]) if a.folded == a.text else a.start,
-                        b.end - (starts[last - 1] + len(parts[last - 1]) - end)
-                        if b.folded == b.text
-                        else b.end,
-                    )
                 found.append(_Candidate(s, first, last, 0, how, 0.0, inner))
         return found
 
     def _joinable(self, n: Normalized, first: int, last: int, words: int) -> bool:
         """Tokens [first, last) can be one spread-out or split mark of ``words`` words."""
-        toks = n.tokens
         for k in range(first + 1, last):
-            gap = n.key[toks[k - 1].end : toks[k].start]
-            if len(gap) > 3 or not re.fullmatch(r"[\s.\-_*·•/+~']*", gap):
+            gap = n.key[n.ends[k - 1] : n.starts[k]]
+            if len(gap) > 3 or not _JOIN_GAP.fullmatch(gap):
                 return False
-        singles = all(len(t.text) == 1 for t in toks[first:last])
+        singles = all(len(w) == 1 for w in n.words[first:last])
         return singles or last - first <= words + MAX_GLUE - 1
 
     def _analyse(
         self, n: Normalized, units: list[tuple[int, int, str]], *, language: str | None
     ) -> TextAnalysis:
-        toks = n.tokens
+        """Candidates from the automaton and the typo cache, the best per word kept, explained."""
         cands = self._exact(n, language)
-        for first, last, unit in units:
-            for s, edits, how in self._cache.get(unit, ()):
-                raw = "".join(unleet(t.text) for t in toks[first:last])
-                if self._common(raw, language) or self._common(unit, language):
-                    continue
-                if last - first > 1 and all(
-                    self._common(t.text, language) for t in toks[first:last]
-                ):
-                    continue
-                cands.append(_Candidate(s, first, last, edits, how, 0.0))
+        cache = self._cache
+        typos = [(i, i + 1, hits) for i, w in enumerate(n.soft) if (hits := cache.get(w))]
+        typos += [(a, b, hits) for a, b, u in units if (hits := cache.get(u))]
+        for first, last, hits in typos:
+            words = n.words[first:last]
+            raw = "".join(unleet(w) for w in words)
+            soft = "".join(n.soft[first:last])
+            if self._common(raw, language) or self._common(soft, language):
+                continue  # "rose" is no typo of "Bose"
+            if last - first > 1 and all(self._common(w, language) for w in words):
+                continue
+            alpha = all(w.isalpha() for w in words)  # a sound-alike is spelled in letters
+            leet = raw != "".join(words)
+            bare = "".join(words).strip("0123456789")  # "sony3": the mark with digits added
+            cands.extend(
+                _Candidate(s, first, last, edits, how, 0.0)
+                for s, edits, how in hits
+                if (alpha or how != "phonetic")
+                # leetspeak and a typo at once only in marks of five letters or more: "3dg" is
+                # a model number, not "Edge"; "R9lex" is "Rolex"
+                and (not leet or len(s.soft) >= 5 or bare == s.soft)
+            )
         for c in cands:
             c.score = self._score(c)
         chosen: list[_Candidate] = []
@@ -440,11 +476,10 @@ class MarkMatcher:
         c: _Candidate,
         previous: tuple[_Candidate, str] | None,
     ) -> tuple[TextMatch, str]:
-        toks = n.tokens
-        kstart, kend = c.inner or (toks[c.first].start, toks[c.last - 1].end)
+        kstart, kend = c.inner or (n.starts[c.first], n.ends[c.last - 1])
         start, end = n.original_span(kstart, kend)
         shown = n.original[start:end]
-        disguise = _disguises(shown, c, toks[c.first : c.last])
+        disguise = _disguises(shown, c, n)
         score = c.score
         if c.how == "exact" and disguise:
             split = {"spaced", "split", "glued"} & set(disguise)
@@ -453,7 +488,7 @@ class MarkMatcher:
         kind = "mention" if cue else "trademark"
         chained = None
         if not cue and previous and previous[1] == "mention":
-            gap = n.key[toks[previous[0].last - 1].end : kstart]
+            gap = n.key[n.ends[previous[0].last - 1] : kstart]
             if c.first - previous[0].last <= 3 and re.search(
                 r"[,/&+]|\b(and|or|y|und|et|e|o)\b", gap
             ):
@@ -488,18 +523,16 @@ class MarkMatcher:
 
     def _seller_signals(self, result: TextAnalysis, seller: str, language: str | None) -> None:
         n = normalize(seller[:1000])
-        units = self._units(n)
-        self._fill([u for _, _, u in units])
         found = {
             m.asset: (m.detail["disguise"], m.score)
-            for m in self._analyse(n, units, language=language).matches
+            for m in self._analyse_text(seller[:1000], language).matches
         }
         # A shop name glues the mark to a word of its own: "LumaOfficial", "luma_store".
-        for t in n.tokens:
+        for word in n.folded:
             for s in self._spellings:
                 mark = self.marks[s.mark].text
-                glued = t.folded.startswith(s.key) or t.folded.endswith(s.key)
-                if glued and mark not in found and 3 <= len(s.key) < len(t.folded):
+                glued = word.startswith(s.key) or word.endswith(s.key)
+                if glued and mark not in found and 3 <= len(s.key) < len(word):
                     found[mark] = (["embedded"], SCORES["embedded"])
         for mark, (disguise, score) in found.items():
             signal = {
@@ -526,6 +559,31 @@ class MarkMatcher:
                 match.detail["signals"].append(signal)
 
 
+def _same_stem(mark: str, word: str) -> bool:
+    """Two or more edits all within three letters of one end make another word of the same stem
+    ("gigabit" is not "Gigabyte", "inkjet" not "OCinkjet"), not a typo of the mark.
+
+    >>> _same_stem("gigabyte", "gigabit"), _same_stem("logitech", "lgoitehc")
+    (True, False)
+    """
+    ops = Levenshtein.editops(mark, word)
+    if len(ops) > OSA.distance(mark, word):
+        return False  # a transposition is among the edits: a typo
+    where = [op.src_pos for op in ops]
+    return max(where) < 3 or min(where) >= len(mark) - 3
+
+
+def _typo_word(u: str) -> bool:
+    """A word that may be a typo of a mark: three or more ASCII letters, with at most one digit
+    in three characters ("hu2awei" is a disguise, "gx301" a model number)."""
+    if len(u) < 3 or not u.isascii():
+        return False
+    if u.isalpha():
+        return True
+    digits = sum(c.isdigit() for c in u)
+    return u.isalnum() and len(u) >= 3 * digits
+
+
 def _severity(m: TextMatch) -> str:
     """low for a mention; high with counterfeit words, impersonation, a low price or a disguise."""
     signals = {s["signal"] for s in m.detail.get("signals", []) if s.get("signal") != "price"}
@@ -535,33 +593,32 @@ def _severity(m: TextMatch) -> str:
     return "high" if signals or disguised else "medium"
 
 
-def _disguises(shown: str, c: _Candidate, toks: list[Any]) -> list[str]:
+def _disguises(shown: str, c: _Candidate, n: Normalized) -> list[str]:
     """How the text's spelling differs from the mark's, in the words of a reviewer."""
     out: list[str] = []
     mark = c.spelling.text
     if not shown.isascii():
         out += _unicode_disguises(shown, c)
+    words, soft = n.words[c.first : c.last], n.soft[c.first : c.last]
     if not c.spelling.digits and any(
-        t.folded != t.text and any(ch.isdigit() or ch in LEET_SYMBOLS for ch in t.text)
-        for t in toks
+        f != w and not w.isalpha() for w, f in zip(words, soft, strict=True)
     ):
         out.append("leet")
-    words = c.spelling.words
     count = c.last - c.first
-    if count > 2 and all(len(t.text) == 1 for t in toks):
+    if count > 2 and all(len(w) == 1 for w in words):
         out.append("spaced")
-    elif count > words:
+    elif count > c.spelling.words:
         out.append("split")
-    elif count < words:
+    elif count < c.spelling.words:
         out.append("glued")
     if c.how == "typo":
         out.append(f"typo_{c.edits}_edit" + ("s" if c.edits > 1 else ""))
     elif c.how in ("phonetic", "embedded"):
         out.append(c.how)
-    elif not out:
+    elif not out and shown.casefold() != mark.casefold():
         visible = "".join(ch for ch in shown if unicodedata.category(ch) != "Cf")
-        plain = re.sub(r"[\s\-_.]+", " ", visible).casefold().strip()
-        if plain != re.sub(r"[\s\-_.]+", " ", mark).casefold().strip():
+        plain = _SEPARATORS.sub(" ", visible).casefold().strip()
+        if plain != _SEPARATORS.sub(" ", mark).casefold().strip():
             out.append("lookalike_letters")
     return out
 

@@ -19,7 +19,7 @@ import bisect
 import functools
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from itertools import accumulate
 
@@ -34,10 +34,15 @@ _LEET = str.maketrans(
 # Look-alike letter pairs a reader confuses at a glance; folded on both sides of a comparison.
 _LOOKALIKE = (("rn", "m"), ("vv", "w"))  # and "l" -> "i", in ``fold`` only
 
-TOKEN = re.compile(r"[@$]?[^\W_]+(?:[@$|!€]+[^\W_]+)*")
+_CJK_RANGES = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f"
+# A word: a run of CJK characters, or of other letters and digits (with leetspeak symbols
+# inside), so "适用于Samsung" is two words, as a reader sees it.
+TOKEN = re.compile(
+    rf"[{_CJK_RANGES}]+|[@$]?[^\W_{_CJK_RANGES}]+(?:[@$|!€]+[^\W_{_CJK_RANGES}]+)*\$?"
+)
 # Between letters spread out to hide a mark ("N.I.K.E", "N i k e", "N-I-K-E").
 _SPREAD_GAP = re.compile(r"[\s.\-_*·•/+~']{1,3}")
-_CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f]")
+_CJK = re.compile(f"[{_CJK_RANGES}]")
 
 
 @functools.cache
@@ -110,6 +115,7 @@ def char_key(c: str) -> str:
         return " "
     s = unicodedata.normalize("NFKC", c)
     best = ""
+    # As written first: a disguise is drawn in the case it is shown ("ΝΙΚΕ" is N, not nu's v).
     for candidate in (s, s.casefold()):
         key = _strip_accents(_skeleton(_strip_accents(candidate))).casefold()
         key = _strip_accents(unicodedata.normalize("NFKC", key))
@@ -211,15 +217,42 @@ class Token:
     soft: str
 
 
-@dataclass
 class Normalized:
-    """A text's key, its tokens, and the way back from key offsets to the text as given."""
+    """A text's key, its words, and the way back from key offsets to the text as given.
 
-    original: str
-    key: str
-    tokens: list[Token]
-    identity: bool = False  # every character is its own key's one character (printable ASCII)
-    _ends: list[int] | None = field(default=None, repr=False)
+    The words are parallel lists (``words``, ``starts``, ``ends``, ``folded``, ``soft``) because
+    matching a title touches each of them a few times and a list index is several times cheaper
+    than building an object per word; ``tokens`` gives them as ``Token`` objects where speed
+    does not matter.
+    """
+
+    __slots__ = ("_ends", "_tokens", "ends", "folded", "identity", "key", "original", "soft",
+                 "starts", "words")  # fmt: skip
+
+    def __init__(self, original: str, key: str, identity: bool) -> None:
+        self.original = original
+        self.key = key
+        self.identity = identity  # every character is its own key's one character (ASCII)
+        self.words: list[str] = TOKEN.findall(key)
+        spans = [m.span() for m in TOKEN.finditer(key)] if self.words else []
+        self.starts = [a for a, _ in spans]
+        self.ends = [b for _, b in spans]
+        folds = [_FOLDS.get(w) or _folds(w) for w in self.words]
+        self.folded = [f[0] for f in folds]
+        self.soft = [f[1] for f in folds]
+        self._ends: list[int] | None = None
+        self._tokens: list[Token] | None = None
+
+    @property
+    def tokens(self) -> list[Token]:
+        if self._tokens is None:
+            self._tokens = [
+                Token(*t)
+                for t in zip(
+                    self.words, self.starts, self.ends, self.folded, self.soft, strict=True
+                )
+            ]
+        return self._tokens
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """The span of the original text that produced key[start:end]."""
@@ -237,46 +270,41 @@ class Normalized:
 
 
 def normalize(text: str) -> Normalized:
-    """Key text and tokens of ``text``.
+    """Key text and words of ``text``.
 
     >>> n = normalize("Ｎｉｋｅ Аir\u200b Max")
-    >>> n.key, [t.text for t in n.tokens]
+    >>> n.key, n.words
     ('nike air max', ['nike', 'air', 'max'])
     >>> n.original_span(5, 8)
     (5, 8)
     """
     identity = text.isascii() and text.isprintable()
-    key = text.lower() if identity else text.translate(key_table())
-    tokens = []
-    for m in TOKEN.finditer(key):
-        word = m.group()
-        folded, soft = _FOLDS.get(word) or _folds(word)
-        tokens.append(Token(word, m.start(), m.end(), folded, soft))
-    return Normalized(text, key, tokens, identity)
+    return Normalized(text, text.lower() if identity else text.translate(key_table()), identity)
 
 
 def spread_runs(n: Normalized, *, min_letters: int = 3) -> list[tuple[int, int]]:
     """Runs of single characters spread out to hide a word: (first token, last token + 1).
 
     >>> n = normalize("Genuine N.I.K.E shoes, size 9")
-    >>> [(n.tokens[a].text, n.tokens[b - 1].text) for a, b in spread_runs(n)]
+    >>> [(n.words[a], n.words[b - 1]) for a, b in spread_runs(n)]
     [('n', 'e')]
     """
     runs: list[tuple[int, int]] = []
-    toks = n.tokens
-    if sum(len(t.text) == 1 for t in toks) < min_letters:
+    words, starts, ends = n.words, n.starts, n.ends
+    single = [len(w) == 1 for w in words]
+    if sum(single) < min_letters:
         return runs
-    i = 0
-    while i < len(toks):
+    i, count = 0, len(words)
+    while i < count:
         j = i
         while (
-            j + 1 < len(toks)
-            and len(toks[j].text) == 1
-            and len(toks[j + 1].text) == 1
-            and _SPREAD_GAP.fullmatch(n.key, toks[j].end, toks[j + 1].start)
+            j + 1 < count
+            and single[j]
+            and single[j + 1]
+            and _SPREAD_GAP.fullmatch(n.key, ends[j], starts[j + 1])
         ):
             j += 1
-        if j - i + 1 >= min_letters and sum(toks[k].text.isalpha() for k in range(i, j + 1)) >= 2:
+        if j - i + 1 >= min_letters and sum(words[k].isalpha() for k in range(i, j + 1)) >= 2:
             runs.append((i, j + 1))
             i = j + 1
         else:

@@ -18,6 +18,7 @@ MARKS = [
     MarkSpec("Lego"),
     MarkSpec("Bose"),
     MarkSpec("Rolex"),
+    MarkSpec("Adidas"),
     MarkSpec("Philips"),
     MarkSpec("GoPro"),
     MarkSpec("Chanel"),
@@ -63,7 +64,7 @@ DISGUISED = [
     ("Logitechh keyboard", "Logitech", "Logitechh", "typo_1_edit"),  # repetition
     ("Lgoitehc webcam", "Logitech", "Lgoitehc", "typo_2_edits"),  # two transpositions
     ("Samsungs galaxy", "Samsung", "Samsungs", "typo_1_edit"),  # plural
-    ("Roleks watch gold", "Rolex", "Roleks", "phonetic"),
+    ("Adeedas running shoes", "Adidas", "Adeedas", "phonetic"),
     ("Fillips electric shaver", "Philips", "Fillips", "phonetic"),
     ("小米手机 红米 Note 9", "Xiaomi", "小米", None),
     ("全新露玛瑜伽垫", "Luma", "露玛", None),
