@@ -760,7 +760,7 @@ def _texts(args: tuple[str, ...]) -> Iterator[str | UnicodeError]:
                 continue
             yield arg
             continue
-        for number, raw in enumerate(click.get_binary_stream("stdin"), 1):
+        for number, raw in enumerate(sys.stdin.buffer, 1):
             line = raw.rstrip(b"\r\n")
             try:
                 yield line.decode("utf-8")
@@ -891,9 +891,35 @@ def demo(directory: Path | None, as_json: bool) -> None:
             else "no copy of a registered photo"
         )
         out.print(f"  {escape(Path(m['file']).name)} — {escape(m['what'])}: {escape(verdict)}")
+    out.print("\nSuspicious listing texts, checked for your marks and copy:")
+    for m in summary["text_matches"]:
+        shown = m["text"] if len(m["text"]) <= 50 else m["text"][:47] + "..."
+        verdicts = []
+        for found in m["matches"]:
+            d = found["detail"]
+            how = ", ".join(d.get("disguise", [])) or (
+                f"{len(d.get('sentences', []))} sentences copied"
+                if found["kind"] == "copy"
+                else "exact"
+            )
+            extra = [
+                s["signal"] + (f" {s['phrase']!r}" if "phrase" in s else "")
+                for s in d.get("signals", [])
+            ]
+            verdicts.append(
+                f"{found['kind']} of {found['asset']} ({how}; score {found['score']:.2f}"
+                + (f"; severity {d['severity']}" if d.get("severity") else "")
+                + (f"; {', '.join(extra)}" if extra else "")
+                + ")"
+            )
+        out.print(
+            f"  {escape(m['what'])}: {escape(repr(shown))} — "
+            + escape("; ".join(verdicts) or "no mark or copy of yours")
+        )
     out.print(
         f"Try: cd {escape(summary['directory'])} && listingguard match image listings-sample/*.jpg"
     )
+    out.print('     listingguard match text "L u m a hoodie" "N1ce Lumа tee" --json')
 
 
 def main() -> None:

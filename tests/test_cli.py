@@ -76,6 +76,12 @@ def test_demo_builds_a_workspace_and_reruns_idempotently(runner: CliRunner, tmp_
     assert (target / "catalogue" / "LICENSE-OSL-3.0.txt").exists()
     best = [m["matches"][0]["asset"] if m["matches"] else None for m in summary["image_matches"]]
     assert best == ["mh01-gray_main.jpg", "ms09-black_main.jpg", "mh01-gray_main.jpg", None]
+    texts = [[(m["asset"], m["kind"]) for m in t["matches"]] for t in summary["text_matches"]]
+    assert texts == [[("Luma", "trademark")]] * 5 + [
+        [("Luma", "mention")],
+        [("MH01 description", "copy")],
+        [],
+    ]
     again = runner.invoke(cli, ["demo", "--dir", str(target), "--json"])
     assert json.loads(again.stdout)["counts"] == summary["counts"]
     listed = runner.invoke(

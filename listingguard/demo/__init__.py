@@ -1,7 +1,8 @@
 """The bundled demo: a workspace built from the demo catalogue (real Luma product photos and copy).
 
 ``listingguard demo`` grows with each capability; today it registers the demo brand's marks,
-photos and copy, then checks a few suspicious listing photos made from the catalogue for copies.
+photos and copy, then checks a few suspicious listing photos and texts made from the catalogue
+for copies and disguised marks.
 The workspace it builds is an ordinary one, so every other command works in it.
 """
 
@@ -14,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from listingguard import imaging, store
+from listingguard import imaging, store, texting
 from listingguard.catalogue import RowResult, import_catalogue
 from listingguard.demo import samples
 from listingguard.errors import ListingGuardError
@@ -30,6 +31,7 @@ class DemoResult:
     workspace: Workspace
     rows: list[RowResult] = field(default_factory=list)
     image_matches: list[dict[str, Any]] = field(default_factory=list)
+    text_matches: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         db = self.workspace.db
@@ -61,6 +63,7 @@ class DemoResult:
             "counts": counts,
             "refused": refused,
             "image_matches": self.image_matches,
+            "text_matches": self.text_matches,
         }
 
 
@@ -116,4 +119,11 @@ def build(directory: Path | None = None) -> DemoResult:
         )
         for (what, _), matched in zip(made, found, strict=True):
             result.image_matches.append({"what": what, **matched})
+    owned_text = texting.owned_text(workspace.db, config)
+    for sample in samples.texts(target):
+        matched = owned_text.match(
+            sample["text"] or "", seller=sample["seller"], price=sample["price"],
+            min_score=config.matching.min_score,
+        )  # fmt: skip
+        result.text_matches.append({"what": sample["what"], **matched})
     return result

@@ -1,11 +1,14 @@
-"""Suspicious listing photos for the demo, made from the catalogue the way counterfeiters edit them.
+"""Suspicious listings for the demo, made from the catalogue the way counterfeiters edit them.
 
-Made by code at demo time (not stored): a mirrored crop, a collage with another seller's photos,
-a photo under a sale banner, and a genuinely different product that must not match.
+Made by code at demo time (not stored): photos (a mirrored crop, a collage with another seller's
+photos, a photo under a sale banner, and a genuinely different product that must not match) and
+texts (disguised marks, a mention, a copied description, another brand's copy).
 """
 
 from __future__ import annotations
 
+import csv
+import random
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageOps
@@ -50,3 +53,39 @@ def make(catalogue: Path, target: Path) -> list[tuple[str, Path]]:
         im.save(path, "JPEG", quality=85)
         out.append((what, path))
     return out
+
+
+def _descriptions(sheet: Path) -> dict[str, str]:
+    with sheet.open(encoding="utf-8", newline="") as f:
+        return {row["family"]: row["description"] for row in csv.DictReader(f)}
+
+
+def texts(catalogue: Path) -> list[dict[str, str | None]]:
+    """Suspicious listing texts for the demo: disguised marks, a mention, copied copy, a clean one.
+
+    Each is what a counterfeit listing on a marketplace does to the demo brand "Luma": spread or
+    look-alike letters, a typo, the Chinese alias beside "replica" words, a seller name and a
+    price; the catalogue's own description pasted into a longer text with words changed.
+    """
+    own = _descriptions(catalogue / "products.csv")
+    other = _descriptions(catalogue / "others.csv")
+    words = own["MH01"].split()
+    rng = random.Random(4)
+    for i in rng.sample(range(len(words)), len(words) // 10):  # one word in ten changed
+        words[i] = rng.choice(["great", "soft", "warm", "best", "new"])
+    copied = "Hot sale, free shipping! " + " ".join(words) + " Ask us for bulk prices."
+    return [
+        {"what": "spread-out letters, 1:1", "text": "L.U.M.A Chaz hoodie 1:1 mirror quality",
+         "seller": None, "price": "$6.50"},
+        {"what": "fullwidth letters", "text": "Ｌｕｍａ yoga strap", "seller": None, "price": None},
+        {"what": "a Cyrillic letter inside", "text": "Lumа Kangeroo hoodie men",
+         "seller": "LumaOfficialOutlet", "price": None},
+        {"what": "a typo", "text": "Lumma sport watch", "seller": None, "price": None},
+        {"what": "Chinese alias and 高仿", "text": "露玛 高仿 瑜伽垫 包邮", "seller": None,
+         "price": None},
+        {"what": "a mention", "text": "Foam roller compatible with Luma stability balls",
+         "seller": None, "price": None},
+        {"what": "copied description", "text": copied, "seller": None, "price": None},
+        {"what": "another brand's own copy", "text": other["MH02"], "seller": None,
+         "price": None},
+    ]  # fmt: skip
