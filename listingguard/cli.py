@@ -733,9 +733,12 @@ def match_text(
                 "or 'listingguard assets add COPY.txt --kind copy'."
             )
         for number, item in enumerate(_texts(texts), 1):
-            if isinstance(item, UnicodeError):
+            if isinstance(item, tuple):
                 failed += 1
-                result: dict[str, Any] = {"line": number, "error": str(item)}
+                shown, problem = item
+                result: dict[str, Any] = {
+                    "text": shown, "matches": [], "signals": [], "line": number, "error": problem,
+                }  # fmt: skip
             else:
                 result = owned.match(
                     item, seller=seller, price=price, min_score=threshold, language=language
@@ -749,14 +752,16 @@ def match_text(
     sys.exit(1 if failed else 0)
 
 
-def _texts(args: tuple[str, ...]) -> Iterator[str | UnicodeError]:
-    """The texts given, "-" expanded to standard input's lines; text that is not UTF-8 is an error."""
+def _texts(args: tuple[str, ...]) -> Iterator[str | tuple[str, str]]:
+    """The texts given, "-" expanded to standard input's lines. Text that is not UTF-8 comes as
+    (the text with U+FFFD for the bad bytes, the problem): it is reported, not matched."""
     for arg in args:
         if arg != "-":
             try:
                 arg.encode("utf-8")
             except UnicodeEncodeError:
-                yield UnicodeError("the argument is not valid UTF-8 text")
+                shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                yield shown, "the argument is not valid UTF-8 text"
                 continue
             yield arg
             continue
@@ -765,21 +770,30 @@ def _texts(args: tuple[str, ...]) -> Iterator[str | UnicodeError]:
             try:
                 yield line.decode("utf-8")
             except UnicodeDecodeError as exc:
-                yield UnicodeError(
-                    f"standard input line {number} is not UTF-8 "
-                    f"(byte 0x{line[exc.start]:02X} at offset {exc.start})"
+                yield (
+                    line.decode("utf-8", "replace"),
+                    (
+                        f"standard input line {number} is not UTF-8 "
+                        f"(byte 0x{line[exc.start]:02X} at offset {exc.start})"
+                    ),
                 )
+
+
+def _printable(text: str) -> str:
+    """Scraped text made safe for a terminal: control characters (escape sequences that would
+    clear the screen or retitle the window) are shown as \\xNN, and rich markup is escaped."""
+    return escape("".join(c if c.isprintable() or c == " " else f"\\x{ord(c):02x}" for c in text))
 
 
 def _print_text_result(result: dict[str, Any]) -> None:
     if "error" in result:
-        err.print(f"refused: {escape(result['error'])}")
+        err.print(f"refused: {_printable(result['error'])}")
         return
     shown = result["text"] if len(result["text"]) <= 80 else result["text"][:77] + "..."
     if not result["matches"]:
         out.print(f"{escape(repr(shown))}: no registered mark or copy")
     else:
-        table = Table("asset", "kind", "score", "shown as", "why", title=escape(shown))
+        table = Table("asset", "kind", "score", "shown as", "why", title=_printable(shown))
         for m in result["matches"]:
             d = m["detail"]
             if m["kind"] == "copy":
@@ -795,15 +809,19 @@ def _print_text_result(result: dict[str, Any]) -> None:
                 reasons.append(f"severity {d['severity']}")
             why = "; ".join(r for r in reasons if r)
             table.add_row(
-                escape(m["asset"]), m["kind"], f"{m['score']:.2f}", escape(shown_as), escape(why)
+                _printable(m["asset"]),
+                m["kind"],
+                f"{m['score']:.2f}",
+                _printable(shown_as),
+                _printable(why),
             )
         out.print(table)
     for s in result.get("signals", []):
         if s["signal"] == "mixed_script":
-            out.print(f"  signal: {escape(s['token'])!s} mixes {', '.join(s['scripts'])} letters")
+            out.print(f"  signal: {_printable(s['token'])} mixes {', '.join(s['scripts'])} letters")
         elif s["signal"] == "impersonation":
             out.print(
-                f"  signal: seller {escape(s['seller'])} imitates the mark {escape(s['mark'])}"
+                f"  signal: seller {_printable(s['seller'])} imitates the mark {_printable(s['mark'])}"
             )
 
 

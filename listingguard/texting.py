@@ -17,12 +17,10 @@ from sqlite_utils import Database
 from listingguard import store
 from listingguard.config import Config
 from matcher.copytext import CopyIndex, OwnedCopy
-from matcher.marks import MarkMatcher, MarkOptions, MarkSpec
+from matcher.marks import MAX_CHARS, MarkMatcher, MarkOptions, MarkSpec
 from matcher.prices import price_signal
 from matcher.textfile import mark_identity
 from matcher.textresult import TextMatch
-
-MAX_TEXT_CHARS = 1_000_000  # a longer text is matched on its first million characters
 
 
 @dataclass
@@ -33,6 +31,7 @@ class OwnedText:
     copy: CopyIndex
     assets: dict[int, dict[str, Any]]
     low_price_ratio: float
+    authorised_sellers: frozenset[str] = frozenset()  # case-folded names from [[authorised]]
 
     def match(
         self,
@@ -44,7 +43,9 @@ class OwnedText:
         language: str | None = None,
     ) -> dict[str, Any]:
         """The JSON object of one text: ``{"text", "matches": [...], "signals": [...]}``."""
-        clipped = text[:MAX_TEXT_CHARS]
+        clipped = text[:MAX_CHARS]
+        if seller and seller.strip().casefold() in self.authorised_sellers:
+            seller = None  # the owner's own shops and licensees carry the mark by right
         analysis = self.marks.analyse(clipped, seller=seller, price=price, language=language)
         found: list[TextMatch] = [m for m in analysis.matches if m.score >= min_score]
         for m in self.copy.find(clipped, min_score=min_score):
@@ -55,8 +56,8 @@ class OwnedText:
             "matches": [self._as_json(m) for m in found],
             "signals": analysis.signals,
         }
-        if len(text) > MAX_TEXT_CHARS:
-            out["truncated"] = MAX_TEXT_CHARS
+        if len(text) > MAX_CHARS:
+            out["truncated"] = MAX_CHARS  # characters matched
         return out
 
     def _with_product(self, m: TextMatch, price: str | None) -> TextMatch:
@@ -157,4 +158,7 @@ def owned_text(db: Database, config: Config) -> OwnedText:
         copy=CopyIndex(owned_copies(copies)),
         assets=assets,
         low_price_ratio=config.matching.low_price_ratio,
+        authorised_sellers=frozenset(
+            name.strip().casefold() for a in config.authorised for name in (a.name, *a.seller_names)
+        ),
     )

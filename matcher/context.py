@@ -13,8 +13,8 @@ import bisect
 import functools
 import re
 import tomllib
-from dataclasses import dataclass
 from importlib import resources
+from typing import NamedTuple
 
 import ahocorasick
 
@@ -28,8 +28,7 @@ WEAK_SIGNAL_WINDOW = 2
 _BREAK = re.compile(r"[;|]|\.\s|[!?]")  # a sentence or list break ends a phrase's reach
 
 
-@dataclass(frozen=True)
-class Phrase:
+class Phrase(NamedTuple):
     """One context phrase as found in a text: key offsets, its words' token range, its source."""
 
     text: str
@@ -94,6 +93,7 @@ class Context:
     def __init__(self, n: Normalized) -> None:
         self.n = n
         self._found: dict[str, list[Phrase]] = {}
+        self._any = False  # any phrase at all: most titles have none
         starts, pos = [], 0
         for w in n.words:
             starts.append(pos)
@@ -112,6 +112,7 @@ class Context:
         words = n.words
         found: dict[str, list[Phrase]] = {kind: [] for kind in KINDS}
         self._found = found
+        self._any = False
         if not words:
             return
         for end, (key, entries) in _data()[0].iter(stream):
@@ -132,12 +133,17 @@ class Context:
                 first = max(bisect.bisect_right(n.starts, m.start()) - 1, 0)
                 last = bisect.bisect_left(n.starts, m.end())
                 found["fake"].append(Phrase("1:1", "", m.start(), m.end(), first, last, False))
+        self._any = any(found.values())
 
     def _between(self, end: int, start: int) -> str:
         return self.n.key[end:start]
 
     def mention(self, first: int, last: int, start: int, end: int) -> Phrase | None:
         """The phrase that makes the mark at tokens [first, last) (key [start, end)) a mention."""
+        if not self._found:
+            self._find()
+        if not self._any:
+            return None
         fillers = _data()[1]
         before = [
             p
@@ -167,7 +173,11 @@ class Context:
 
     def counterfeit(self, first: int, last: int, start: int, end: int) -> list[Phrase]:
         """Counterfeit signal words near the mark at tokens [first, last) (key [start, end))."""
-        near = []
+        if not self._found:
+            self._find()
+        near: list[Phrase] = []
+        if not self._any:
+            return near
         for kind, window in (("fake", SIGNAL_WINDOW), ("fake_weak", WEAK_SIGNAL_WINDOW)):
             for p in self.phrases(kind):
                 if p.start < end and start < p.end:

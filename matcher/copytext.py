@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
+from matcher.normalize import CJK_RANGES, key_table
 from matcher.textresult import TextMatch
 
 SCHEME = "affine32"  # datasketch's default MinHash scheme; named so sketches are never mixed
@@ -68,7 +69,8 @@ class CopyThresholds:
     made of nothing else is still that text. ``min_sentence_similarity``: weighted share of
     an owned sentence's words its aligned query sentence must hold for the sentence to count as
     copied. ``min_copied_words``: a match copies at least this many words, so a one-line owned
-    text is not found in every listing that shares a phrase. ``slope``: how fast the score
+    text is not found in every listing that shares a phrase; a match on coverage alone copies at
+    least ``min_copied_words_covered`` (a few generic bullets are no copy). ``slope``: how fast the score
     moves around 0.5, per unit of containment.
     """
 
@@ -77,6 +79,7 @@ class CopyThresholds:
     min_containment_covered: float = 0.15
     min_sentence_similarity: float = 0.5
     min_copied_words: int = 5
+    min_copied_words_covered: int = 10
     slope: float = 10.0
 
 
@@ -121,23 +124,27 @@ def _pattern() -> re.Pattern[str]:
         elif not keep and start is not None:
             inner.append(f"{re.escape(chr(start))}-{re.escape(chr(cp - 1))}")
             start = None
-    marks = "".join(inner)
-    word = rf"[^\W_](?:[^\W_]|[{marks}]|['’](?=[^\W_]))*"
-    boundary = r"[.!?…。！？]+(?=[\s\"'”’»)\]]|\Z)|[\n\r\v\f\u2028\u2029•▪●◦‣∙·;|]+"
+    marks = "\u00ad" + "".join(inner)  # the soft hyphen too: invisible inside a word
+    # A CJK character is a word of its own: Chinese and Japanese are written without spaces.
+    letter = f"[^\\W_{CJK_RANGES}]"
+    word = rf"[{CJK_RANGES}]|{letter}(?:{letter}|[{marks}]|['’](?={letter}))*"
+    # Full stops end a sentence before a space; CJK ones (written without spaces) always.
+    boundary = r"[.!?…]+(?=[\s\"'”’»)\]]|\Z)|[。！？；]+|[\n\r\v\f\u2028\u2029•▪●◦‣∙·;|]+"
     return re.compile(rf"(?P<w>{word})|(?P<b>{boundary})")
 
 
 @lru_cache(maxsize=1 << 17)
 def normalise(word: str) -> str:
-    """NFKC, casefold, then only letters, marks and digits: "It’s" -> "its", "ＬＵＭＡ" -> "luma".
+    """The mark matcher's comparison key of a word (NFKC, case, accents, TR39 skeleton; see
+    ``matcher.normalize``), letters and digits only: a copier who swaps in Cyrillic look-alikes
+    or accents still copies. "It’s" -> "its", "ＬＵＭＡ" -> "luma", "Cаfé" -> "cafe".
 
-    >>> normalise("Café"), normalise("Cafe\u0301"), normalise("ﬁt")
-    ('café', 'café', 'fit')
+    >>> normalise("Café"), normalise("Cafe\u0301"), normalise("ﬁt"), normalise("Cаfé")
+    ('cafe', 'cafe', 'fit', 'cafe')
     """
-    folded = unicodedata.normalize("NFKC", word).casefold()
-    if folded.isascii():
-        return "".join(c for c in folded if c.isalnum())
-    return "".join(c for c in folded if unicodedata.category(c)[0] in "LMN")
+    if word.isascii():
+        return "".join(c for c in word.lower() if c.isalnum())
+    return "".join(c for c in word.translate(key_table()) if c.isalnum())
 
 
 def tokenise(text: str, max_words: int) -> _Tokens:
@@ -420,6 +427,8 @@ class CopyIndex:
         by_coverage = t.slope * min(
             containment - t.min_containment_covered, coverage - t.min_coverage
         )
+        if copied_words < t.min_copied_words_covered:
+            by_coverage = min(by_coverage, -0.5)
         evidence = min(max(by_containment, by_coverage), copied_words - t.min_copied_words + 0.5)
         sentences.sort(key=lambda s: s["span"])
         detail: dict[str, Any] = {
@@ -437,6 +446,7 @@ class CopyIndex:
             "min_containment_covered": t.min_containment_covered,
             "min_sentence_similarity": t.min_sentence_similarity,
             "min_copied_words": t.min_copied_words,
+            "min_copied_words_covered": t.min_copied_words_covered,
             "shingle": "word",
             "truncated": toks.truncated,
         }

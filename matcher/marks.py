@@ -3,23 +3,28 @@
 Three ways in, each recorded in the match (``detail["how"]``):
 
 - **exact** — Aho-Corasick over the text's comparison key (``matcher.normalize``: NFKC, TR39
-  skeleton, accents, zero-width characters, leetspeak, look-alike letter pairs), with the tokens
-  concatenated so that a mark spread over tokens ("N i k e", "Sam-sung", "Go Pro") is found too.
-  A match must start and end on token boundaries, except beside CJK characters (unsegmented text:
-  小米 inside 小米手机) and, for marks of five letters or more, glued to one end of a longer
-  word that is not itself a common word ("nikeshoes").
+  skeleton, accents, invisible characters, leetspeak, look-alike letter pairs), with the words
+  concatenated so that a mark spread over words ("N i k e", "Sam-sung", "Go Pro") is found too.
+  A match starts and ends on word boundaries, except beside CJK characters (unsegmented text:
+  小米 inside 小米手机) and where a mark is glued to one end of a longer word that is not
+  itself a common word: from five letters on ("Rolexwatch"), shorter marks only at a seam of
+  digits or capitals ("Nike2024", "NikeAir"). Marks of one or two characters ("3M", "X") count
+  only written exactly as registered.
 - **typo** — optimal-string-alignment distance (a substitution, insertion, deletion or adjacent
-  transposition is one edit) between each token, or two or three adjacent tokens glued, and
-  every Latin-script mark, within a budget that grows with the mark's length (0 edits up to 3
-  letters, 1 up to 7, 2 from 8; ``MarkSpec.max_edits`` overrides). A token that is a common word
-  of the text's languages (wordfreq, Zipf >= ``common_zipf``) is never a typo of a mark: "rose"
-  is not "Bose", "logo" is not "Lego" — but "Lego" itself still is.
-- **phonetic** — the same Metaphone code (jellyfish) for marks of five letters or more, within 3
-  edits, not a common word: "Roleks", "Fillips". Shorter codes collide with too many words.
+  transposition is one edit) between each word, and each window of a multi-word mark's length,
+  and every Latin-script mark, within a budget that grows with the mark's length (0 edits up to
+  3 letters, 1 up to 7, 2 from 8; ``MarkSpec.max_edits`` overrides). A word common in the text's
+  languages (wordfreq, Zipf >= ``common_zipf``) is never a typo of a mark: "rose" is not "Bose",
+  "logo" is not "Lego" — but "Lego" itself still is; two edits within three letters of one end
+  are another word of the same stem ("gigabit" is not "Gigabyte").
+- **phonetic** — the same Metaphone code (jellyfish) for marks of six letters or more, one or
+  two edits past the typo budget, not a common word: "Fillips", "Adeedas". Shorter codes collide
+  with too many words.
 
 Then the words around it decide the kind (``matcher.context``): after "compatible with" or
-"for" the mark is a ``mention``; counterfeit signal words, a seller name that imitates the mark,
-a price far below the owner's list price, a disguise or mixed scripts raise ``severity``.
+"for" the mark is a ``mention`` — unless counterfeit words stand beside it ("Nike compatible
+sneakers 1:1"); counterfeit words, a seller name that imitates the mark, a price far below the
+owner's list price, a disguise or mixed scripts raise ``severity``.
 Scores are calibrated so that 0.5 decides; all measured in ``bench/text.py``.
 """
 
@@ -42,11 +47,15 @@ from rapidfuzz.distance import OSA, Levenshtein
 
 from matcher.context import Context
 from matcher.normalize import (
+    SEPARATORS,
     Normalized,
+    fold,
     is_cjk,
+    is_invisible,
     key_table,
     normalize,
     scripts,
+    soft_fold,
     spread_runs,
     unleet,
 )
@@ -55,11 +64,11 @@ from matcher.textresult import TextMatch
 
 MAX_CHARS = 100_000  # marks are looked for in the first 100,000 characters of a text
 MAX_GLUE = 3  # words of a multi-word mark glued into one unit for typo matching
-_SEPARATORS = re.compile(r"[\s\-_.]+")
-_JOIN_GAP = re.compile(r"[\s.\-_*·•/+~']*")
-_GLUE_GAP = re.compile(r"\s*[-.'_/]?\s*")
+_SEPARATORS = re.compile(f"[{SEPARATORS}]+")
+_JOIN_GAP = re.compile(f"[{SEPARATORS}]{{0,3}}")
 CACHE_LIMIT = 400_000  # units remembered between texts before the cache starts afresh
 
+ACCENTED_LANGUAGES = ("es", "de", "fr", "pt", "it", "nl", "pl", "tr", "ro", "sv")
 SCORES = {"exact": 0.99, "normalised": 0.95, "split": 0.9, "embedded": 0.75, "phonetic": 0.6}
 
 
@@ -144,6 +153,19 @@ def common_words(language: str, zipf: float) -> frozenset[str]:
     return frozenset(w.translate(table) for w, f in freqs.items() if f >= floor)
 
 
+@functools.cache
+def common_words_as_written(language: str, zipf: float) -> frozenset[str]:
+    """Words of ``language`` at or above ``zipf``, case folded but with their accents: "böse"."""
+    import wordfreq
+
+    try:
+        freqs = wordfreq.get_frequency_dict(language)
+    except (LookupError, ValueError):
+        return frozenset()
+    floor = 10 ** (zipf - 9)
+    return frozenset(unicodedata.normalize("NFC", w) for w, f in freqs.items() if f >= floor)
+
+
 class MarkMatcher:
     """Finds the given marks in texts. Build once per set of marks; ``find`` is thread-unsafe
     only in its cache (one matcher per process)."""
@@ -161,7 +183,10 @@ class MarkMatcher:
                 if not key or key in seen:
                     continue
                 seen.add(key)
-                latin = key.isascii() and any(c.isalpha() for c in key)
+                # Latin by the letters as registered: "Москва" folds to ASCII but is Cyrillic.
+                latin = (
+                    key.isascii() and any(c.isalpha() for c in key) and scripts(text) <= {"LATIN"}
+                )
                 letters = sum(c.isalnum() for c in key)
                 budget = edit_budget(letters) if m.max_edits is None else m.max_edits
                 code = jellyfish.metaphone(soft) if latin else ""
@@ -186,6 +211,9 @@ class MarkMatcher:
                         digits,
                     )
                 )
+        self._by_key: dict[str, list[_Spelling]] = {}
+        for s in self._spellings:
+            self._by_key.setdefault(s.key, []).append(s)
         self._automata = {}
         for digits in (False, True):
             spellings = [s for s in self._spellings if s.digits == digits]
@@ -233,8 +261,7 @@ class MarkMatcher:
         """``find`` for many texts, with the typo search of all their words done in one pass."""
         normed = [normalize(t[:MAX_CHARS]) for t in texts]
         extra = [self._extra_units(n) for n in normed]
-        self._fill({w for n in normed for w in n.soft})
-        self._fill({u for us in extra for _, _, u in us})
+        self._fill({*(w for n in normed for w in n.soft), *(u for us in extra for _, _, u in us)})
         return [
             self._analyse(n, us, language=language).matches
             for n, us in zip(normed, extra, strict=True)
@@ -292,10 +319,10 @@ class MarkMatcher:
                     if i + size > len(soft) or not all(_typo_word(soft[k]) for k in window):
                         continue
                     gaps = (key[ends[k - 1] : starts[k]] for k in window[1:])
-                    if all(g == " " or _GLUE_GAP.fullmatch(g) for g in gaps):
+                    if all(g == " " or _JOIN_GAP.fullmatch(g) for g in gaps):
                         units.append((i, i + size, "".join(soft[k] for k in window)))
         for a, b in spread_runs(n):
-            units.append((a, b, "".join(soft[a:b])))
+            units.append((a, b, soft_fold("".join(n.words[a:b]))))  # "N-1-K-E" is "n1ke"
         return units
 
     def _fill(self, units: Iterable[str]) -> None:
@@ -351,6 +378,17 @@ class MarkMatcher:
         langs = (language,) if language else self.options.languages
         return any(word in common_words(lang, self.options.common_zipf) for lang in langs)
 
+    def _common_as_written(self, shown: str, language: str | None) -> bool:
+        """``shown`` (accents and all) is a common word of a language that writes accents:
+        "böse" is German, not a disguised Bose. Checked in the listing languages the issue
+        names besides the configured ones, since an accent is a disguise only where no
+        language spells the word that way (loaded on first need)."""
+        word = unicodedata.normalize("NFC", shown.casefold())
+        langs = {language} if language else set(self.options.languages)
+        langs |= set(ACCENTED_LANGUAGES)
+        zipf = self.options.common_zipf
+        return any(word in common_words_as_written(lang, zipf) for lang in sorted(langs))
+
     def _exact(self, n: Normalized, language: str | None) -> list[_Candidate]:
         found: list[_Candidate] = []
         for digits, automaton in self._automata.items():
@@ -368,38 +406,91 @@ class MarkMatcher:
                 first, last = first_at.get(start), last_at.get(end)
                 how, inner = "exact", None
                 if first is None or last is None:
-                    # Inside a word: only beside CJK text, or a long mark glued to a word's end.
-                    if s.latin and len(s.key) < 5:
-                        continue
                     left, right = first is not None, last is not None
                     first = bisect.bisect_right(starts, start) - 1
                     last = bisect.bisect_left(ends, end) + 1
                     if (left or is_cjk(s.key[0])) and (right or is_cjk(s.key[-1])):
-                        a, b = first, last - 1
-                        same = n.folded[a] == n.words[a], n.folded[b] == n.words[b]
-                        inner = (
-                            n.starts[a] + (start - starts[a]) if same[0] else n.starts[a],
-                            n.ends[b] - (ends[b] - end) if same[1] else n.ends[b],
+                        inner = self._inner(
+                            n, first, last, start - starts[first], ends[last - 1] - end
                         )
-                    elif (
-                        not s.latin
-                        or last - first != 1
-                        or not (left or right)
-                        or self._common(unleet(n.words[first]), language)
+                    elif not self._glued(
+                        n, s, first, last, left, right, start - starts[first], language
                     ):
                         continue
                     else:
                         how = "embedded"
                 if last - first > 1 and not self._joinable(n, first, last, s.words):
                     continue
+                if len(s.key) <= 2 and not self._as_written(n, s, first, last, inner):
+                    continue
                 found.append(_Candidate(s, first, last, 0, how, 0.0, inner))
+        for a, b in spread_runs(n):  # letters spread out, leetspeak among them: "N.1.K.E"
+            joined = "".join(n.words[a:b])
+            if not joined.isalpha():
+                found.extend(
+                    _Candidate(s, a, b, 0, "exact", 0.0) for s in self._by_key.get(fold(joined), ())
+                )
         return found
+
+    @staticmethod
+    def _inner(n: Normalized, first: int, last: int, skip: int, short: int) -> tuple[int, int]:
+        """Key offsets of a match inside CJK words: ``skip`` characters into the first word,
+        ``short`` before the end of the last one (word starts where a fold changed lengths)."""
+        a, b = first, last - 1
+        return (
+            n.starts[a] + skip if n.folded[a] == n.words[a] else n.starts[a],
+            n.ends[b] - short if n.folded[b] == n.words[b] else n.ends[b],
+        )
+
+    def _glued(
+        self,
+        n: Normalized,
+        s: _Spelling,
+        first: int,
+        last: int,
+        left: bool,
+        right: bool,
+        offset: int,
+        language: str | None,
+    ) -> bool:
+        """A Latin mark glued to one end of a longer word that is not itself a common word:
+        from five letters on ("Rolexwatch"); shorter marks only where digits or a capital
+        letter mark the seam ("Nike2024", "NikeAir"), since "nike" ends many words."""
+        if not s.latin or last - first != 1 or not (left or right):
+            return False
+        word, folded = n.words[first], n.folded[first]
+        if self._common(unleet(word), language):
+            return False
+        if len(s.key) >= 5:
+            return True
+        if len(s.key) < 3 or len(folded) != len(word):
+            return False
+        rest = word[len(s.key) :] if left else word[:offset]
+        if rest.isdigit():
+            return True
+        if not n.identity:
+            return False
+        seam = n.starts[first] + (len(s.key) if left else offset)
+        before, after = n.original[seam - 1], n.original[seam]
+        camel = before.islower() and after.isupper()  # "NikeAir"
+        capitals = left and before.isupper() and after.isupper()  # "NIKEAir"
+        return camel or (capitals and n.original[seam + 1 : seam + 2].islower())
+
+    @staticmethod
+    def _as_written(
+        n: Normalized, s: _Spelling, first: int, last: int, inner: tuple[int, int] | None
+    ) -> bool:
+        """Marks of one or two characters ("3M", "LG", "X") are common as units, sizes and
+        letters; they count only written exactly as registered, case included."""
+        kstart, kend = inner or (n.starts[first], n.ends[last - 1])
+        start, end = n.original_span(kstart, kend)
+        return n.original[start:end] == s.text
 
     def _joinable(self, n: Normalized, first: int, last: int, words: int) -> bool:
         """Tokens [first, last) can be one spread-out or split mark of ``words`` words."""
         for k in range(first + 1, last):
             gap = n.key[n.ends[k - 1] : n.starts[k]]
-            if len(gap) > 3 or not _JOIN_GAP.fullmatch(gap):
+            if not _JOIN_GAP.fullmatch(gap):
                 return False
         singles = all(len(w) == 1 for w in n.words[first:last])
         return singles or last - first <= words + MAX_GLUE - 1
@@ -446,7 +537,10 @@ class MarkMatcher:
         previous: tuple[_Candidate, str] | None = None
         ctx = Context(n) if chosen else None
         for c in chosen:
-            match, kind = self._match(n, ctx, c, previous)  # type: ignore[arg-type]
+            made = self._match(n, ctx, c, previous, language)  # type: ignore[arg-type]
+            if made is None:
+                continue
+            match, kind = made
             match.detail["severity"] = _severity(match)
             matches.append(match)
             previous = (c, kind)
@@ -475,11 +569,16 @@ class MarkMatcher:
         ctx: Context,
         c: _Candidate,
         previous: tuple[_Candidate, str] | None,
-    ) -> tuple[TextMatch, str]:
+        language: str | None,
+    ) -> tuple[TextMatch, str] | None:
+        """The match of candidate ``c``, or None when its "disguise" is a word of the language."""
         kstart, kend = c.inner or (n.starts[c.first], n.ends[c.last - 1])
         start, end = n.original_span(kstart, kend)
+        end = _grapheme_end(n.original, end)
         shown = n.original[start:end]
         disguise = _disguises(shown, c, n)
+        if "accents" in disguise and self._common_as_written(shown, language):
+            return None
         score = c.score
         if c.how == "exact" and disguise:
             split = {"spaced", "split", "glued"} & set(disguise)
@@ -507,12 +606,14 @@ class MarkMatcher:
             detail["mention"] = {"phrase": cue.text, "language": cue.language}
         elif chained:
             detail["mention"] = {"phrase": f"listed with {chained}", "language": ""}
+        fakes = ctx.counterfeit(c.first, c.last, kstart, kend)
         signals = [
-            {"signal": "counterfeit_words", "phrase": p.text, "language": p.language}
-            for p in ctx.counterfeit(c.first, c.last, kstart, kend)
+            {"signal": "counterfeit_words", "phrase": p.text, "language": p.language} for p in fakes
         ]
-        if "mixed_script" in disguise:
-            signals.append({"signal": "mixed_script", "token": shown})
+        if kind == "mention" and any(p in ctx.phrases("fake") for p in fakes):
+            # "Nike compatible sneakers 1:1": a fake's own words overrule the mention phrase.
+            kind = "trademark"
+            detail["mention_overruled"] = detail.pop("mention")
         detail["signals"] = signals
         if mark.list_price:
             detail["list_price"] = mark.list_price
@@ -573,6 +674,14 @@ def _same_stem(mark: str, word: str) -> bool:
     return max(where) < 3 or min(where) >= len(mark) - 3
 
 
+def _grapheme_end(text: str, end: int) -> int:
+    """Past the combining marks and invisible characters that belong to the last letter shown
+    ("Luma\u0301" shows "Lumá"): evidence quotes whole characters."""
+    while end < len(text) and unicodedata.category(text[end]) in ("Mn", "Me", "Cf"):
+        end += 1
+    return end
+
+
 def _typo_word(u: str) -> bool:
     """A word that may be a typo of a mark: three or more ASCII letters, with at most one digit
     in three characters ("hu2awei" is a disguise, "gx301" a model number)."""
@@ -588,7 +697,9 @@ def _severity(m: TextMatch) -> str:
     """low for a mention; high with counterfeit words, impersonation, a low price or a disguise."""
     signals = {s["signal"] for s in m.detail.get("signals", []) if s.get("signal") != "price"}
     if m.kind == "mention":
-        return "medium" if "counterfeit_words" in signals else "low"
+        # A genuine accessory names the brand plainly; a disguised mention hides something.
+        flagged = "counterfeit_words" in signals or bool(m.detail.get("disguise"))
+        return "medium" if flagged else "low"
     disguised = bool(m.detail.get("disguise"))
     return "high" if signals or disguised else "medium"
 
@@ -597,6 +708,8 @@ def _disguises(shown: str, c: _Candidate, n: Normalized) -> list[str]:
     """How the text's spelling differs from the mark's, in the words of a reviewer."""
     out: list[str] = []
     mark = c.spelling.text
+    if c.how == "exact" and shown.casefold() == mark.casefold():
+        return out  # written as registered, case aside: the common case
     if not shown.isascii():
         out += _unicode_disguises(shown, c)
     words, soft = n.words[c.first : c.last], n.soft[c.first : c.last]
@@ -607,6 +720,8 @@ def _disguises(shown: str, c: _Candidate, n: Normalized) -> list[str]:
     count = c.last - c.first
     if count > 2 and all(len(w) == 1 for w in words):
         out.append("spaced")
+        if any(w.isdigit() for w in words) and "leet" not in out:
+            out.append("leet")  # "N.1.K.E"
     elif count > c.spelling.words:
         out.append("split")
     elif count < c.spelling.words:
@@ -627,14 +742,14 @@ def _unicode_disguises(shown: str, c: _Candidate) -> list[str]:
     """Disguises that only non-ASCII text can carry: invisible, compatibility, foreign letters."""
     out: list[str] = []
     mark = c.spelling.text
-    if any(unicodedata.category(ch) == "Cf" for ch in shown):
+    if any(is_invisible(ch) for ch in shown):
         out.append("invisible_characters")
-    visible = "".join(ch for ch in shown if unicodedata.category(ch) != "Cf")
+    visible = "".join(ch for ch in shown if not is_invisible(ch))
     if unicodedata.normalize("NFKC", visible) != unicodedata.normalize("NFC", visible):
         out.append("compatibility_letters")  # fullwidth, mathematical, enclosed, ligatures
-    found = scripts(visible)
-    if c.spelling.latin and found - {"LATIN"}:
-        out.append("mixed_script" if "LATIN" in found else "confusable")
+    found, registered = scripts(visible), scripts(mark)
+    if found - registered:
+        out.append("mixed_script" if found & registered else "confusable")
     letters = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", visible))
     if any(unicodedata.category(ch) == "Mn" for ch in letters) and not any(
         unicodedata.category(ch) == "Mn" for ch in unicodedata.normalize("NFD", mark)

@@ -19,7 +19,6 @@ import bisect
 import functools
 import re
 import unicodedata
-from dataclasses import dataclass
 from importlib import resources
 from itertools import accumulate
 
@@ -32,17 +31,17 @@ _LEET = str.maketrans(
      "@": "a", "$": "s", "|": "i", "!": "i", "€": "e"}
 )  # fmt: skip
 # Look-alike letter pairs a reader confuses at a glance; folded on both sides of a comparison.
+_LEET_SPLIT = re.compile(r"[|!$@€]")
 _LOOKALIKE = (("rn", "m"), ("vv", "w"))  # and "l" -> "i", in ``fold`` only
 
-_CJK_RANGES = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f"
+CJK_RANGES = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f"
 # A word: a run of CJK characters, or of other letters and digits (with leetspeak symbols
 # inside), so "适用于Samsung" is two words, as a reader sees it.
-TOKEN = re.compile(
-    rf"[{_CJK_RANGES}]+|[@$]?[^\W_{_CJK_RANGES}]+(?:[@$|!€]+[^\W_{_CJK_RANGES}]+)*\$?"
-)
+TOKEN = re.compile(rf"[{CJK_RANGES}]+|[@$]?[^\W_{CJK_RANGES}]+(?:[@$|!€]+[^\W_{CJK_RANGES}]+)*\$?")
 # Between letters spread out to hide a mark ("N.I.K.E", "N i k e", "N-I-K-E").
-_SPREAD_GAP = re.compile(r"[\s.\-_*·•/+~']{1,3}")
-_CJK = re.compile(f"[{_CJK_RANGES}]")
+SEPARATORS = r"\s.\-_*·•/+~'&|,"  # what may stand between the letters or words of a mark
+_SPREAD_GAP = re.compile(f"[{SEPARATORS}]{{1,3}}")
+_CJK = re.compile(f"[{CJK_RANGES}]")
 
 
 @functools.cache
@@ -76,17 +75,21 @@ def _strip_accents(s: str) -> str:
     return unicodedata.normalize("NFC", "".join(out))
 
 
+# Latin letter variants a reader takes for the plain letter: small capitals, script, open,
+# dotless, long; and the same letters enclosed in squares or circles, negative or not.
 _LATIN_NAME = re.compile(
-    r"LATIN (?:SMALL |CAPITAL )?LETTER (?:SMALL CAPITAL |REVERSED |TURNED )?([A-Z])\b"
+    r"LATIN (?:SMALL |CAPITAL )?LETTER (?:SMALL CAPITAL |SCRIPT |OPEN |DOTLESS |LONG )?([A-Z])$"
 )
-_EXTRA = {"ĸ": "k", "ß": "ss", "ı": "i", "ȷ": "j"}
+_EXTRA = {"ĸ": "k", "ß": "ss", "ı": "i", "ȷ": "j", "ꞓ": "e"}
+# Characters that show as nothing or as blank space although they are letters or symbols.
+_BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f")
 
 
 def _latin_letter(ch: str) -> str:
     """A Latin letter variant (small capital, script, ...) as its plain letter, by its name."""
     if ch in _EXTRA:
         return _EXTRA[ch]
-    m = _LATIN_NAME.match(unicodedata.name(ch, ""))
+    m = _LATIN_NAME.search(unicodedata.name(ch, ""))
     return m[1].lower() if m else ch
 
 
@@ -108,12 +111,16 @@ def char_key(c: str) -> str:
     """The comparison key of one character (see the module docstring for the steps)."""
     if c in _SPACED_SYMBOLS:
         return " "
+    if is_invisible(c):
+        return ""  # zero-width and bidi controls, fillers, braille blank, variation selectors
     category = unicodedata.category(c)
-    if category == "Cf" or category in ("Mn", "Me"):
-        return ""  # zero-width and bidi controls, soft hyphen, stray combining marks
+    if category in ("Mn", "Me"):
+        return ""  # stray combining marks
     if category in ("Cc", "Zs", "Zl", "Zp"):
         return " "
     s = unicodedata.normalize("NFKC", c)
+    if len(s) == 3 and s[0] == "(" and s[2] == ")" and s[1].isalnum():
+        s = s[1]  # parenthesised letters and digits: "⒩" is "n"
     best = ""
     # As written first: a disguise is drawn in the case it is shown ("ΝΙΚΕ" is N, not nu's v).
     for candidate in (s, s.casefold()):
@@ -129,8 +136,9 @@ def char_key(c: str) -> str:
 def key_table() -> dict[int, str]:
     """The translate table of ``char_key`` for every character whose key is not itself.
 
-    Built over the Basic Multilingual Plane and the planes' letter-like blocks (mathematical
-    alphanumerics, enclosed and regional-indicator letters); about 0.2 s, once per process.
+    Built over the Basic Multilingual Plane and the other planes' letter-like and invisible
+    blocks (mathematical alphanumerics, enclosed and regional-indicator letters, tags, variation
+    selectors); about 0.3 s, once per process.
     """
     table: dict[int, str] = {}
     # Unified CJK ideographs and Hangul syllables are their own keys: skipped for speed.
@@ -141,6 +149,8 @@ def key_table() -> dict[int, str]:
         range(0xE000, 0x10000),
         range(0x1D400, 0x1D800),
         range(0x1F100, 0x1F200),
+        range(0xE0000, 0xE0080),  # tag characters: invisible
+        range(0xE0100, 0xE01F0),  # variation selectors supplement
     ]
     for r in ranges:
         for cp in r:
@@ -185,6 +195,9 @@ def _folds(token: str) -> tuple[str, str]:
         return cached
     letters = sum(ch.isalpha() for ch in token)
     soft = token
+    parts = _LEET_SPLIT.split(token)
+    if len(parts) >= 3 and all(len(p) == 1 for p in parts):
+        soft = token = "".join(parts)  # "N|I|K|E": the symbols separate letters, not replace them
     if letters and len(token) >= 3 and letters >= len(token) - letters:
         soft = token.translate(_LEET)
     for a, b in _LOOKALIKE:
@@ -201,33 +214,31 @@ def unleet(token: str) -> str:
     return token.translate(_LEET) if any(ch.isalpha() for ch in token) else token
 
 
+def is_invisible(ch: str) -> bool:
+    """A character that shows as nothing: format controls, fillers, variation selectors."""
+    return (
+        unicodedata.category(ch) == "Cf"
+        or ch in _BLANK
+        or 0xFE00 <= ord(ch) <= 0xFE0F
+        or 0xE0100 <= ord(ch) <= 0xE01EF
+    )
+
+
 def is_cjk(ch: str) -> bool:
     return bool(_CJK.match(ch))
-
-
-@dataclass(slots=True)
-class Token:
-    """A word of the key text: ``text`` its key, ``start``/``end`` offsets in the key text;
-    ``folded`` and ``soft`` its ``fold`` and ``soft_fold``."""
-
-    text: str
-    start: int
-    end: int
-    folded: str
-    soft: str
 
 
 class Normalized:
     """A text's key, its words, and the way back from key offsets to the text as given.
 
-    The words are parallel lists (``words``, ``starts``, ``ends``, ``folded``, ``soft``) because
-    matching a title touches each of them a few times and a list index is several times cheaper
-    than building an object per word; ``tokens`` gives them as ``Token`` objects where speed
-    does not matter.
+    The words are parallel lists — ``words`` (their keys), ``starts`` and ``ends`` (offsets in
+    the key), ``folded`` (``fold``) and ``soft`` (``soft_fold``) — because matching a title
+    touches each of them a few times, and a list index is several times cheaper than building
+    an object per word.
     """
 
-    __slots__ = ("_ends", "_tokens", "ends", "folded", "identity", "key", "original", "soft",
-                 "starts", "words")  # fmt: skip
+    __slots__ = ("_ends", "ends", "folded", "identity", "key", "original", "soft", "starts",
+                 "words")  # fmt: skip
 
     def __init__(self, original: str, key: str, identity: bool) -> None:
         self.original = original
@@ -241,18 +252,6 @@ class Normalized:
         self.folded = [f[0] for f in folds]
         self.soft = [f[1] for f in folds]
         self._ends: list[int] | None = None
-        self._tokens: list[Token] | None = None
-
-    @property
-    def tokens(self) -> list[Token]:
-        if self._tokens is None:
-            self._tokens = [
-                Token(*t)
-                for t in zip(
-                    self.words, self.starts, self.ends, self.folded, self.soft, strict=True
-                )
-            ]
-        return self._tokens
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """The span of the original text that produced key[start:end]."""

@@ -7,16 +7,18 @@ without a currency is taken to be in the list price's currency, and the signal s
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
 from price_parser import Price
 
-# Symbols that name one currency; "$" and "¥" name several and are resolved only beside a code.
+# Symbols and the currency they name. A bare "$" is taken as USD (marketplaces show other
+# dollars with a prefix: C$, A$, MX$); "¥" names both yen and yuan.
 _SYMBOLS = {
     "US$": "USD", "$": "USD", "€": "EUR", "£": "GBP", "R$": "BRL", "C$": "CAD", "CA$": "CAD",
     "A$": "AUD", "AU$": "AUD", "MX$": "MXN", "₹": "INR", "zł": "PLN", "₩": "KRW", "₺": "TRY",
-    "CHF": "CHF", "RMB": "CNY", "元": "CNY", "円": "JPY", "￥": None, "¥": None,
+    "CHF": "CHF", "RMB": "CNY", "元": "CNY", "円": "JPY", "￥": "JPY/CNY", "¥": "JPY/CNY",
 }  # fmt: skip
 
 
@@ -37,9 +39,13 @@ def parse_price(value: str | float | Decimal) -> tuple[Decimal, str | None] | No
     ((Decimal('12.99'), 'USD'), (Decimal('12.50'), 'EUR'), None)
     """
     if isinstance(value, int | float | Decimal):
-        return Decimal(str(value)), None
-    price = Price.fromstring(str(value)[:200])
-    if price.amount is None:
+        amount = Decimal(str(value))
+        return (amount, None) if amount.is_finite() and amount > 0 else None
+    text = str(value)[:200]
+    if re.search(r"\d[\d.,]*\s*[eE][+-]?\d", text) or re.search(r"(^|[^\w])-\s*[$€£¥]?\s*\d", text):
+        return None  # "1e308", "-5": not a price a listing shows
+    price = Price.fromstring(text)
+    if price.amount is None or not price.amount.is_finite() or price.amount <= 0:
         return None
     return price.amount, currency_code(price.currency)
 
@@ -56,6 +62,8 @@ def price_signal(price: str | float, reference: str, *, ratio: float) -> dict[st
     if not shown or not listed or listed[0] <= 0:
         return None
     (amount, currency), (list_amount, list_currency) = shown, listed
+    if currency == "JPY/CNY" and list_currency in ("JPY", "CNY"):
+        currency = list_currency  # "¥" beside a yen or yuan list price
     if currency and list_currency and currency != list_currency:
         return {
             "signal": "price",

@@ -22,6 +22,9 @@ class TextMatch:
     ``asset`` is the asset's name (a mark's text, a copy asset's name) and ``asset_id`` its id
     in the store when the caller knows it. ``detail`` explains the decision in plain data: how a
     mark was disguised, the context words, the copied sentences, the thresholds that applied.
+    The fields are fixed once made; ``detail`` is a plain dict that the matcher that made the
+    match may still add to (signals known only later, such as the seller's name) before it
+    returns it.
     """
 
     asset: str

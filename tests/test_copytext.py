@@ -253,3 +253,35 @@ def test_text_around_a_copy_does_not_hide_it(before: list[str], after: str, fami
     match = next(m for m in index().find(query) if m.asset == family)
     assert match.score >= 0.5
     assert len(prefix) <= match.span[0] < match.span[1] <= len(prefix) + len(copy)
+
+
+# -- regressions from the review of issue 4 ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "disguise",
+    [
+        lambda t: t.translate(str.maketrans("aeocpx", "аеосрх")),  # Cyrillic look-alikes
+        lambda t: re.sub(r"(\w{3})(\w)", "\\1\u00ad\\2", t),  # soft hyphens inside words
+        lambda t: t.translate(str.maketrans("aeiou", "áéíóú")),  # accents added
+    ],
+    ids=["cyrillic", "soft-hyphen", "accents"],
+)
+def test_issue4_disguised_characters_do_not_hide_a_copy(disguise) -> None:
+    query = disguise(OWNED["MH01"])
+    assert query != OWNED["MH01"]
+    assert matched(query, "MH01")
+
+
+def test_issue4_a_few_generic_bullets_are_not_a_copy() -> None:
+    for query in ("Ergonomic handles. Home and/or gym use.", "Relaxed fit. Machine wash/dry."):
+        assert index().find(query) == [], query
+
+
+def test_chinese_copy_with_a_character_changed_still_matches() -> None:
+    owned = "这款连帽衫采用加厚面料，防风保暖。罗纹袖口和下摆锁住体温，适合寒冷天气训练或户外工作。"
+    idx = CopyIndex([OwnedCopy("zh", owned), OwnedCopy("other", OTHERS[sorted(OTHERS)[0]])])
+    query = "爆款！" + owned.replace("加厚", "厚实").replace("寒冷", "低温") + "欢迎批发。"
+    found = idx.find(query)
+    assert [m.asset for m in found] == ["zh"]
+    assert query[found[0].span[0] : found[0].span[1]].startswith("这款连帽衫")

@@ -54,7 +54,7 @@ DISGUISED = [
     ("Nіke Air shoes", "Nike", "Nіke", "mixed_script"),  # Cyrillic і
     ("ΝΙΚΕ football boots", "Nike", "ΝΙΚΕ", "confusable"),  # Greek capitals
     ("Ni\u200bke Air zero width", "Nike", "Ni\u200bke", "invisible_characters"),
-    ("Sa\u2060msung\u200d tablet", "Samsung", "Sa\u2060msung", "invisible_characters"),
+    ("Sa\u2060msung\u200d tablet", "Samsung", "Sa\u2060msung\u200d", "invisible_characters"),
     ("Nïké running socks", "Nike", "Nïké", "accents"),
     ("nIKE sports bag", "Nike", "nIKE", None),
     ("Samsnug Galaxy S10 screen", "Samsung", "Samsnug", "typo_1_edit"),  # transposition
@@ -286,10 +286,136 @@ def test_property_spans_are_within_the_text(matcher: MarkMatcher, text: str) -> 
 
 
 def test_normalised_key_keeps_digit_tokens() -> None:
-    assert [t.folded for t in normalize("6.0 pro 4k n1ke").tokens] == [
+    assert normalize("6.0 pro 4k n1ke").folded == [
         "6",
         "0",
         "pro",
         "4k",
         "nike",
     ]
+
+
+# -- regressions from the review of issue 4 ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Nike compatible shoes replica",
+        "Compatible Nike sneakers 1:1",
+        "Gift for Nike lovers replica",
+        "Samsung compatible case mirror quality",
+    ],
+)
+def test_counterfeit_words_overrule_a_mention(matcher: MarkMatcher, text: str) -> None:
+    m = best(matcher, text)
+    assert m is not None and m.kind == "trademark", text
+    assert m.detail["mention_overruled"]["phrase"]
+    assert m.detail["severity"] == "high"
+
+
+@pytest.mark.parametrize(
+    "text", ["Luma Relaxed Fit Tee", "Luma slim fit hoodie", "Luma type C cable"]
+)
+def test_fit_and_type_after_a_mark_are_no_mention(matcher: MarkMatcher, text: str) -> None:
+    m = best(matcher, text)
+    assert m is not None and m.kind == "trademark"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ladrillos compatibles con Lego",
+        "Briques compatibles avec Lego",
+        "Blocos compatíveis com Lego",
+        "Mattoncini compatibili con Lego",
+        "Lego-kompatible Bausteine",
+        "Bausteine Lego kompatibel",
+    ],
+)
+def test_inflected_mention_phrases(matcher: MarkMatcher, text: str) -> None:
+    m = best(matcher, text)
+    assert m is not None and m.kind == "mention", text
+
+
+def test_a_disguised_mention_is_not_low_severity(matcher: MarkMatcher) -> None:
+    m = best(matcher, "Case compatible with S4MSUNG Galaxy")
+    assert m is not None and m.kind == "mention" and m.detail["severity"] == "medium"
+
+
+@pytest.mark.parametrize(
+    ("mark", "text", "found"),
+    [
+        ("H&M", "H&M shirt basic", True),
+        ("AT&T", "AT&T prepaid phone", True),
+        ("X", "2 x AA batteries", False),
+        ("X", "Size X-Large hoodie", True),
+        ("X", "size x-large hoodie", False),
+        ("C++", "Vitamin C serum 30ml", False),
+        ("3M", "USB-C Kabel 3m lang", False),
+        ("3M", "Cable HDMI 3 m", False),
+        ("3M", "3M Command hooks", True),
+    ],
+)
+def test_marks_of_one_or_two_characters_count_only_as_written(
+    mark: str, text: str, found: bool
+) -> None:
+    assert bool(MarkMatcher([MarkSpec(mark)]).find(text)) is found
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("Der böse Wolf Kostüm", None), ("Cañón de juguete", None), ("uma camiseta da moda", "pt")],
+)
+def test_foreign_words_are_not_disguised_marks(text: str, language: str | None) -> None:
+    m = MarkMatcher([MarkSpec("Bose"), MarkSpec("Canon"), MarkSpec("Luma")])
+    assert m.find(text, language=language) == []
+
+
+def test_a_mark_in_another_script_written_exactly_is_no_disguise() -> None:
+    (m,) = MarkMatcher([MarkSpec("Москва")]).find("Москва сувенир")
+    assert m.detail["disguise"] == [] and m.score > 0.95
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("N-1-K-E shoes", "N-1-K-E"),
+        ("N.1.K.E", "N.1.K.E"),
+        ("N|I|K|E", "N|I|K|E"),
+        ("N,I,K,E sneakers", "N,I,K,E"),
+        ("🅽🅸🅺🅴 trainers", "🅽🅸🅺🅴"),
+        ("⒩⒤⒦⒠ trainers", "⒩⒤⒦⒠"),
+        ("N\u3164ike air", "N\u3164ike"),
+        ("N\u2800i\u2800k\u2800e air", "N\u2800i\u2800k\u2800e"),
+        ("Νικε shoes", "Νικε"),
+        ("NikeAir Max", "NikeAir"),
+        ("Nike2024 edition", "Nike2024"),
+    ],
+)
+def test_more_disguises_from_the_review(matcher: MarkMatcher, text: str, shown: str) -> None:
+    m = best(matcher, text)
+    assert m is not None and m.asset == "Nike", text
+    assert text[m.span[0] : m.span[1]] == shown
+
+
+def test_span_keeps_a_trailing_combining_mark(matcher: MarkMatcher) -> None:
+    text = "Luma\u0301 hoodie"
+    m = best(matcher, text)
+    assert m is not None and text[m.span[0] : m.span[1]] == "Luma\u0301"
+    assert "accents" in m.detail["disguise"]
+
+
+def test_find_many_keeps_typos_when_the_cache_overflows(monkeypatch: pytest.MonkeyPatch) -> None:
+    import matcher.marks
+
+    monkeypatch.setattr(matcher.marks, "CACHE_LIMIT", 50)
+    m = MarkMatcher([MarkSpec("Logitech")])
+    texts = ["Logitceh mouse"] + [f"zq{i}xw word{i}" for i in range(200)]
+    assert [x.asset for x in m.find_many(texts)[0]] == ["Logitech"]
+
+
+@pytest.mark.parametrize("price", ["$1e308", "-5", "$-1", "free"])
+def test_prices_that_are_not_prices_raise_no_signal(matcher: MarkMatcher, price: str) -> None:
+    m = best(matcher, "Luma yoga hoodie", price=price)
+    assert m is not None and m.detail["signals"] == []

@@ -33,20 +33,16 @@ MATCH = {
 }
 RESULT = {
     "type": "object",
-    "oneOf": [
-        {
-            "required": ["text", "matches", "signals"],
-            "properties": {
-                "text": {"type": "string"},
-                "matches": {"type": "array", "items": MATCH},
-                "signals": {"type": "array", "items": {"type": "object"}},
-            },
-        },
-        {
-            "required": ["line", "error"],
-            "properties": {"line": {"type": "integer"}, "error": {"type": "string"}},
-        },
-    ],
+    "required": ["text", "matches", "signals"],
+    "properties": {
+        "text": {"type": "string"},
+        "matches": {"type": "array", "items": MATCH},
+        "signals": {"type": "array", "items": {"type": "object"}},
+        "line": {"type": "integer", "minimum": 1},
+        "error": {"type": "string"},
+        "truncated": {"type": "integer"},
+    },
+    "additionalProperties": False,
 }
 
 
@@ -109,6 +105,7 @@ def test_stdin_lines_in_order_and_invalid_utf8_named(runner: CliRunner, shop: Pa
     results = lines(result.stdout)
     assert [r.get("line") for r in results] == [1, None, 3, None, None]
     assert "not UTF-8" in results[0]["error"] and "0xE4" in results[0]["error"]
+    assert results[0]["text"] == "Lum\ufffd hoodie" and results[0]["matches"] == []
     assert results[1]["matches"][0]["detail"]["disguise"] == ["spaced"]
     assert results[3]["text"] == "luma tee"
     assert results[4] == {"text": "", "matches": [], "signals": []}
@@ -120,7 +117,7 @@ def test_hostile_texts_get_a_result(runner: CliRunner, shop: Path) -> None:
     result = runner.invoke(cli, ["match", "text", "-", "--json", "--config", str(shop)], input=data)
     assert result.exit_code == 0, result.stderr
     big, controls = lines(result.stdout)
-    assert big["truncated"] == 1_000_000 and big["matches"][0]["asset"] == "Luma"
+    assert big["truncated"] == 100_000 and big["matches"][0]["asset"] == "Luma"
     assert controls["matches"] == []
 
 
@@ -165,3 +162,24 @@ def test_config_max_edits_applies(runner: CliRunner, workspace: Path) -> None:
     _, out, _ = run(runner, workspace, "match", "text", "Lumma tee", "Luma tee", "--json")
     typo, exact = lines(out)
     assert typo["matches"] == [] and exact["matches"][0]["asset"] == "Luma"
+
+
+def test_issue4_terminal_escapes_in_scraped_text_are_shown_not_run(
+    runner: CliRunner, shop: Path
+) -> None:
+    text = "[red]Luma[/red] x\x1b[2J\x1b]0;pwned\x07 hoodie"
+    code, out, _ = run(runner, shop, "match", "text", text, "--seller", "Luma\x1b[2JOfficial")
+    assert code == 0
+    assert "\x1b" not in out and "\x07" not in out
+    assert "\\x1b[2J" in out and "[red]Luma[/red]" in out
+
+
+def test_authorised_seller_is_no_impersonation(runner: CliRunner, shop: Path) -> None:
+    config = shop.read_text("utf-8")
+    config += '\n[[authorised]]\nname = "Luma Official Store"\nseller_names = ["LumaOfficial"]\n'
+    shop.write_text(config, "utf-8")
+    args = ("match", "text", "Luma hoodie", "--json", "--seller")
+    _, out, _ = run(runner, shop, *args, "LumaOfficial")
+    assert lines(out)[0]["signals"] == []
+    _, out, _ = run(runner, shop, *args, "LumaOutlet")
+    assert [s["signal"] for s in lines(out)[0]["signals"]] == ["impersonation"]
