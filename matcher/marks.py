@@ -65,6 +65,7 @@ from matcher.textresult import TextMatch
 MAX_CHARS = 100_000  # marks are looked for in the first 100,000 characters of a text
 MAX_GLUE = 3  # words of a multi-word mark glued into one unit for typo matching
 _SEPARATORS = re.compile(f"[{SEPARATORS}]+")
+_DIGITS = re.compile(r"\d")
 _JOIN_GAP = re.compile(f"[{SEPARATORS}]{{0,3}}")
 CACHE_LIMIT = 400_000  # units remembered between texts before the cache starts afresh
 
@@ -229,6 +230,7 @@ class MarkMatcher:
         self._fuzzy_keys = [s.soft for s in fuzzy]
         self._fuzzy_budget = np.array([s.budget for s in fuzzy], dtype=np.int32)
         self._fuzzy_length = np.array([len(s.soft) for s in fuzzy], dtype=np.int32)
+        self._fuzzy_block = (self._fuzzy_budget == 1) & (self._fuzzy_length >= 5)
         self._max_budget = int(self._fuzzy_budget.max()) if fuzzy else 0
         self._glue = sorted({min(s.words, MAX_GLUE) for s in fuzzy if s.words > 1})
         # A typo of a multi-word mark keeps one of its words as written ("Hewlet Packard"):
@@ -345,22 +347,30 @@ class MarkMatcher:
             by_length.setdefault(len(u), []).append(u)
         for length, part in by_length.items():
             # A mark farther in length than its budget cannot be within it: compare the rest.
-            cols = np.flatnonzero(np.abs(self._fuzzy_length - length) <= self._fuzzy_budget)
+            longer = length - self._fuzzy_length
+            near = np.abs(longer) <= self._fuzzy_budget
+            # ...but for a mark of one edit, a plural "es" slipped in is one slip ("Fossesil").
+            block = self._fuzzy_block & (longer == 2)
+            cols = np.flatnonzero(near | block)
             if not len(cols):
                 continue
             keys = [self._fuzzy_keys[c] for c in cols]
             budget = self._fuzzy_budget[cols]
+            blocks = block[cols]
             for chunk in range(0, len(part), 20_000):
                 rows_in = part[chunk : chunk + 20_000]
                 dist = process.cdist(
                     rows_in, keys, scorer=OSA.distance,
-                    score_cutoff=self._max_budget, dtype=np.int32, workers=1,
+                    score_cutoff=max(self._max_budget, 2), dtype=np.int32, workers=1,
                 )  # fmt: skip
-                rows, found = np.nonzero((dist <= budget[None, :]) & (dist > 0))
+                within = (dist <= budget[None, :]) | ((dist == 2) & blocks[None, :])
+                rows, found = np.nonzero(within & (dist > 0))
                 for r, c in zip(rows.tolist(), found.tolist(), strict=True):
-                    spelling, edits = self._fuzzy[int(cols[c])], int(dist[r, c])
-                    if edits < 2 or not _same_stem(spelling.soft, rows_in[r]):
-                        hits.setdefault(rows_in[r], []).append((spelling, edits, "typo"))
+                    spelling, edits, unit = self._fuzzy[int(cols[c])], int(dist[r, c]), rows_in[r]
+                    if edits > spelling.budget and not _block_inserted(spelling.soft, unit):
+                        continue
+                    if edits < 2 or edits > spelling.budget or not _same_stem(spelling.soft, unit):
+                        hits.setdefault(unit, []).append((spelling, edits, "typo"))
         if self._phonetic:
             for u in missing:
                 if len(u) < 4 or not u.isalpha():
@@ -481,10 +491,15 @@ class MarkMatcher:
         n: Normalized, s: _Spelling, first: int, last: int, inner: tuple[int, int] | None
     ) -> bool:
         """Marks of one or two characters ("3M", "LG", "X") are common as units, sizes and
-        letters; they count only written exactly as registered, case included."""
+        letters; they count only written exactly as registered, case included, or drawn in
+        letters of other alphabets or widths as one word ("ＨＰ", Cyrillic "НР")."""
         kstart, kend = inner or (n.starts[first], n.ends[last - 1])
         start, end = n.original_span(kstart, kend)
-        return n.original[start:end] == s.text
+        shown = n.original[start:end]
+        if shown == s.text:
+            return True
+        visible = "".join(ch for ch in shown if not is_invisible(ch))
+        return not visible.isascii() and visible.isalnum()
 
     def _joinable(self, n: Normalized, first: int, last: int, words: int) -> bool:
         """Tokens [first, last) can be one spread-out or split mark of ``words`` words."""
@@ -513,13 +528,13 @@ class MarkMatcher:
                 continue
             alpha = all(w.isalpha() for w in words)  # a sound-alike is spelled in letters
             leet = raw != "".join(words)
-            bare = "".join(words).strip("0123456789")  # "sony3": the mark with digits added
+            bare = _DIGITS.sub("", "".join(words))  # "sony3", "ik4ea": the mark, digits added
             cands.extend(
                 _Candidate(s, first, last, edits, how, 0.0)
                 for s, edits, how in hits
                 if (alpha or how != "phonetic")
-                # leetspeak and a typo at once only in marks of five letters or more: "3dg" is
-                # a model number, not "Edge"; "R9lex" is "Rolex"
+                # leetspeak and a typo at once only in marks of five letters or more ("3dg" is
+                # a model number, not "Edge"; "R9lex" is "Rolex"), or digits slipped in
                 and (not leet or len(s.soft) >= 5 or bare == s.soft)
             )
         for c in cands:
@@ -658,6 +673,25 @@ class MarkMatcher:
             signal = price_signal(price, reference, ratio=self.options.low_price_ratio)
             if signal:
                 match.detail["signals"].append(signal)
+
+
+def _block_inserted(mark: str, word: str) -> bool:
+    """``word`` is ``mark`` with a plural "es" slipped in after an s, x or z inside it
+    ("Fossesil", "Toseshiba"): one slip, though two letters (dnstwist's plural fuzzer).
+
+    >>> _block_inserted("fossil", "fossesil"), _block_inserted("rolex", "rolodex")
+    (True, False)
+    """
+    ops = Levenshtein.editops(mark, word)
+    if len(ops) != 2 or not all(op.tag == "insert" for op in ops):
+        return False
+    at = ops[0].dest_pos
+    return (
+        ops[1].dest_pos == at + 1
+        and word[at : at + 2] == "es"
+        and 0 < ops[0].src_pos < len(mark)
+        and word[at - 1] in "sxz"
+    )
 
 
 def _same_stem(mark: str, word: str) -> bool:

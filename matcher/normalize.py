@@ -32,12 +32,14 @@ _LEET = str.maketrans(
 )  # fmt: skip
 # Look-alike letter pairs a reader confuses at a glance; folded on both sides of a comparison.
 _LEET_SPLIT = re.compile(r"[|!$@€]")
-_LOOKALIKE = (("rn", "m"), ("vv", "w"))  # and "l" -> "i", in ``fold`` only
+_LOOKALIKE = (("rn", "m"), ("nn", "m"), ("vv", "w"))  # and "l" -> "i", in ``fold`` only
 
 CJK_RANGES = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f"
 # A word: a run of CJK characters, or of other letters and digits (with leetspeak symbols
 # inside), so "适用于Samsung" is two words, as a reader sees it.
-TOKEN = re.compile(rf"[{CJK_RANGES}]+|[@$]?[^\W_{CJK_RANGES}]+(?:[@$|!€]+[^\W_{CJK_RANGES}]+)*\$?")
+TOKEN = re.compile(
+    rf"[{CJK_RANGES}]+|[@$]?[^\W_{CJK_RANGES}]+(?:[@$|!€]+[^\W_{CJK_RANGES}]+)*[$@]?"
+)
 # Between letters spread out to hide a mark ("N.I.K.E", "N i k e", "N-I-K-E").
 SEPARATORS = r"\s.\-_*·•/+~'&|,"  # what may stand between the letters or words of a mark
 _SPREAD_GAP = re.compile(f"[{SEPARATORS}]{{1,3}}")
@@ -76,11 +78,15 @@ def _strip_accents(s: str) -> str:
 
 
 # Latin letter variants a reader takes for the plain letter: small capitals, script, open,
-# dotless, long; and the same letters enclosed in squares or circles, negative or not.
+# dotless, long, with hooks, bars and tails; the same letters enclosed in squares or circles.
 _LATIN_NAME = re.compile(
-    r"LATIN (?:SMALL |CAPITAL )?LETTER (?:SMALL CAPITAL |SCRIPT |OPEN |DOTLESS |LONG )?([A-Z])$"
-)
-_EXTRA = {"ĸ": "k", "ß": "ss", "ı": "i", "ȷ": "j", "ꞓ": "e"}
+    r"LATIN (?:SMALL |CAPITAL )?LETTER "
+    r"(?:SMALL CAPITAL |SCRIPT |OPEN |DOTLESS |LONG |REVERSED )?([A-Z])\b"
+)  # "R WITH FISHHOOK" is an r too
+# Look-alikes TR39 maps elsewhere or not at all: Cyrillic "м" is a small capital M to a reader
+# (TR39: a turned w), wynn "ƿ" a p (TR39: thorn), eng "ŋ" an n.
+_EXTRA = {"ĸ": "k", "ß": "ss", "ı": "i", "ȷ": "j", "ꞓ": "e", "ŋ": "n", "ə": "e", "ƿ": "p",
+          "ʉ": "u", "м": "m", "М": "m", "ƅ": "b"}  # fmt: skip
 # Characters that show as nothing or as blank space although they are letters or symbols.
 _BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f")
 
@@ -102,7 +108,9 @@ def _skeleton(s: str) -> str:
         if ch.isascii() or is_cjk(ch):
             out.append(ch)
             continue
-        proto = conf.get(ch, ch)
+        # A Latin letter variant is read as its letter ("ᴍ" is m), whatever TR39 says it is.
+        own = _latin_letter(ch)
+        proto = own if own != ch else conf.get(ch, ch)
         out.append("".join(c if c.isascii() else _latin_letter(c) for c in proto))
     return "".join(out)
 
