@@ -419,3 +419,30 @@ def test_find_many_keeps_typos_when_the_cache_overflows(monkeypatch: pytest.Monk
 def test_prices_that_are_not_prices_raise_no_signal(matcher: MarkMatcher, price: str) -> None:
     m = best(matcher, "Luma yoga hoodie", price=price)
     assert m is not None and m.detail["signals"] == []
+
+
+@pytest.mark.parametrize(
+    ("mark", "text", "shown"),
+    [
+        ("Fossil", "Fossesil watch leather", "Fossesil"),  # dnstwist plural: "es" after an s
+        ("Toshiba", "Toseshiba laptop", "Toseshiba"),
+        ("Ikea", "IK4EA shelf", "IK4EA"),  # a digit slipped into a short mark
+        ("Ikea", "ike@ shelf", "ike@"),
+        ("Garmin", "ǵARᴍIN watch", "ǵARᴍIN"),  # small capital M
+        ("Olympus", "OLYňNPUS camera", "OLYňNPUS"),  # "nn" for "m"
+        ("Bosch", "ьоѕсһ drill", "ьоѕсһ"),  # Cyrillic soft sign for b
+        ("HP", "ＨＰ laptop", "ＨＰ"),
+        ("HP", "НР laptop", "НР"),
+    ],
+)
+def test_disguises_measured_on_other_marks(mark: str, text: str, shown: str) -> None:
+    (m,) = MarkMatcher([MarkSpec(mark)]).find(text)
+    assert text[m.span[0] : m.span[1]] == shown
+
+
+@pytest.mark.parametrize(
+    ("mark", "text"),
+    [("Rolex", "Rolodex card file"), ("HP", "hp laptop"), ("HP", "H P laptop")],
+)
+def test_near_misses_that_stay_misses(mark: str, text: str) -> None:
+    assert MarkMatcher([MarkSpec(mark)]).find(text) == []
