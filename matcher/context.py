@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import re
 import tomllib
 from importlib import resources
@@ -75,7 +76,10 @@ def _data() -> tuple[ahocorasick.Automaton, frozenset[str]]:
                     entries.setdefault(key, []).append((kind, p, language))
     automaton = ahocorasick.Automaton()
     for key, found in entries.items():
-        automaton.add_word(key, (key, tuple(found)))
+        # Latin phrases stand between spaces in the stream (whole words only); CJK phrases
+        # stand anywhere, since CJK text runs its words together.
+        pattern = key if is_cjk(key[0]) or is_cjk(key[-1]) else f" {key} "
+        automaton.add_word(pattern, (pattern, tuple(found)))
     automaton.make_automaton()
     return automaton, frozenset(_words(w) for w in raw["filler"]["words"])
 
@@ -94,12 +98,6 @@ class Context:
         self.n = n
         self._found: dict[str, list[Phrase]] = {}
         self._any = False  # any phrase at all: most titles have none
-        starts, pos = [], 0
-        for w in n.words:
-            starts.append(pos)
-            pos += len(w) + 1
-        self._stream = " ".join(n.words)
-        self._starts = starts
 
     def phrases(self, kind: str) -> list[Phrase]:
         """The phrases of ``kind`` (one of ``KINDS``) in the text, in order."""
@@ -108,26 +106,27 @@ class Context:
         return self._found[kind]
 
     def _find(self) -> None:
-        n, starts, stream = self.n, self._starts, self._stream
+        n = self.n
         words = n.words
         found: dict[str, list[Phrase]] = {kind: [] for kind in KINDS}
         self._found = found
-        self._any = False
-        if not words:
-            return
-        for end, (key, entries) in _data()[0].iter(stream):
-            begin, end = end - len(key) + 1, end + 1
-            first = bisect.bisect_right(starts, begin) - 1
-            last = bisect.bisect_right(starts, end - 1)
-            cjk_left, cjk_right = is_cjk(key[0]), is_cjk(key[-1])
-            if begin != starts[first] and not cjk_left:
-                continue
-            if end != starts[last - 1] + len(words[last - 1]) and not cjk_right:
-                continue
-            kstart = n.starts[first] + (begin - starts[first])
-            kend = n.ends[last - 1] - (starts[last - 1] + len(words[last - 1]) - end)
-            for kind, text, language in entries:
-                found[kind].append(Phrase(text, language, kstart, kend, first, last, cjk_left))
+        # The words joined by single spaces, with a space at each end: a Latin phrase is
+        # registered with a space on both sides, so it is found only as whole words.
+        stream = f" {' '.join(words)} "
+        hits = list(_data()[0].iter(stream)) if words else []
+        if hits:
+            starts = list(itertools.accumulate((len(w) + 1 for w in words[:-1]), initial=1))
+            for end, (key, entries) in hits:
+                begin, end = end - len(key) + 1, end + 1
+                if key[0] == " ":
+                    begin, end = begin + 1, end - 1
+                first = bisect.bisect_right(starts, begin) - 1
+                last = bisect.bisect_right(starts, end - 1)
+                kstart = n.starts[first] + (begin - starts[first])
+                kend = n.ends[last - 1] - (starts[last - 1] + len(words[last - 1]) - end)
+                cjk = key[0] != " "
+                for kind, text, language in entries:
+                    found[kind].append(Phrase(text, language, kstart, kend, first, last, cjk))
         if "1" in n.key:
             for m in _RATIO.finditer(n.key):
                 first = max(bisect.bisect_right(n.starts, m.start()) - 1, 0)

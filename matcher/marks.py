@@ -119,6 +119,7 @@ class _Spelling:
     budget: int
     phonetic: str | None
     digits: bool
+    cjk: bool = False  # begins or ends with a CJK character: matched inside unsegmented text
 
 
 @dataclass
@@ -210,6 +211,7 @@ class MarkMatcher:
                         budget if latin else 0,
                         phonetic,
                         digits,
+                        is_cjk(key[0]) or is_cjk(key[-1]),
                     )
                 )
         self._by_key: dict[str, list[_Spelling]] = {}
@@ -263,7 +265,11 @@ class MarkMatcher:
         """``find`` for many texts, with the typo search of all their words done in one pass."""
         normed = [normalize(t[:MAX_CHARS]) for t in texts]
         extra = [self._extra_units(n) for n in normed]
-        self._fill({*(w for n in normed for w in n.soft), *(u for us in extra for _, _, u in us)})
+        units: set[str] = set()
+        for n in normed:
+            units.update(n.soft)
+        units.update(u for us in extra for _, _, u in us)
+        self._fill(units)
         return [
             self._analyse(n, us, language=language).matches
             for n, us in zip(normed, extra, strict=True)
@@ -417,6 +423,8 @@ class MarkMatcher:
                 how, inner = "exact", None
                 if first is None or last is None:
                     left, right = first is not None, last is not None
+                    if not (left or right or s.cjk):
+                        continue  # inside a word at both ends: "hp" in "shpx"
                     first = bisect.bisect_right(starts, start) - 1
                     last = bisect.bisect_left(ends, end) + 1
                     if (left or is_cjk(s.key[0])) and (right or is_cjk(s.key[-1])):
@@ -711,7 +719,11 @@ def _same_stem(mark: str, word: str) -> bool:
 def _grapheme_end(text: str, end: int) -> int:
     """Past the combining marks and invisible characters that belong to the last letter shown
     ("Luma\u0301" shows "Lumá"): evidence quotes whole characters."""
-    while end < len(text) and unicodedata.category(text[end]) in ("Mn", "Me", "Cf"):
+    while (
+        end < len(text)
+        and not text[end].isascii()
+        and unicodedata.category(text[end]) in ("Mn", "Me", "Cf")
+    ):
         end += 1
     return end
 

@@ -245,21 +245,28 @@ class Normalized:
     an object per word.
     """
 
-    __slots__ = ("_ends", "ends", "folded", "identity", "key", "original", "soft", "starts",
-                 "words")  # fmt: skip
+    __slots__ = ("_ends", "_runs", "ends", "folded", "identity", "key", "original", "soft",
+                 "starts", "words")  # fmt: skip
 
     def __init__(self, original: str, key: str, identity: bool) -> None:
         self.original = original
         self.key = key
         self.identity = identity  # every character is its own key's one character (ASCII)
         self.words: list[str] = TOKEN.findall(key)
-        spans = [m.span() for m in TOKEN.finditer(key)] if self.words else []
-        self.starts = [a for a, _ in spans]
-        self.ends = [b for _, b in spans]
+        # Each word is found again from where the last ended: what lies between words holds
+        # no word character, so the next occurrence is the word itself (cheaper than finditer).
+        starts, ends, pos, find = [], [], 0, key.find
+        for w in self.words:
+            pos = find(w, pos)
+            starts.append(pos)
+            pos += len(w)
+            ends.append(pos)
+        self.starts, self.ends = starts, ends
         folds = [_FOLDS.get(w) or _folds(w) for w in self.words]
         self.folded = [f[0] for f in folds]
         self.soft = [f[1] for f in folds]
         self._ends: list[int] | None = None
+        self._runs: list[tuple[int, int]] | None = None
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """The span of the original text that produced key[start:end]."""
@@ -296,7 +303,11 @@ def spread_runs(n: Normalized, *, min_letters: int = 3) -> list[tuple[int, int]]
     >>> [(n.words[a], n.words[b - 1]) for a, b in spread_runs(n)]
     [('n', 'e')]
     """
+    if n._runs is not None and min_letters == 3:
+        return n._runs
     runs: list[tuple[int, int]] = []
+    if min_letters == 3:
+        n._runs = runs
     words, starts, ends = n.words, n.starts, n.ends
     single = [len(w) == 1 for w in words]
     if sum(single) < min_letters:

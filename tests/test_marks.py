@@ -446,3 +446,29 @@ def test_disguises_measured_on_other_marks(mark: str, text: str, shown: str) -> 
 )
 def test_near_misses_that_stay_misses(mark: str, text: str) -> None:
     assert MarkMatcher([MarkSpec(mark)]).find(text) == []
+
+
+def test_context_phrases_know_their_words_and_offsets() -> None:
+    from matcher.context import Context
+
+    text = "Blue phone case, fits most models — compatible with Samsung 适用于小米 replica"
+    n = normalize(text)
+    ctx = Context(n)
+    strong = {
+        p.text: (n.key[p.start : p.end], n.words[p.first : p.last]) for p in ctx.phrases("strong")
+    }
+    assert strong["fits"] == ("fits", ["fits"])
+    assert strong["compatible with"] == ("compatible with", ["compatible", "with"])
+    assert strong["适用于"][0] == "适用于"
+    (fake,) = ctx.phrases("fake")
+    assert (fake.text, n.words[fake.first : fake.last]) == ("replica", ["replica"])
+    assert [p.text for p in ctx.phrases("weak")] == []  # "for" inside no word: "format" etc.
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab1$@|!€ .-_,小米\u200bＮ", max_size=40))
+def test_property_word_offsets_are_the_token_matches(text: str) -> None:
+    from matcher.normalize import TOKEN
+
+    n = normalize(text)
+    assert list(zip(n.starts, n.ends, strict=True)) == [m.span() for m in TOKEN.finditer(n.key)]
