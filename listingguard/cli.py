@@ -78,6 +78,14 @@ def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(f)
 
 
+def min_score_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--min-score",
+        type=click.FloatRange(0, 1),
+        help="Report matches from this score (default: matching.min_score, 0.5 decides).",
+    )(f)
+
+
 def print_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
@@ -618,11 +626,7 @@ def match() -> None:
 
 @match.command("image")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=str))
-@click.option(
-    "--min-score",
-    type=click.FloatRange(0, 1),
-    help="Report matches from this score (default: matching.min_score, 0.5 decides).",
-)
+@min_score_option
 @config_option
 @json_option
 def match_image(
@@ -681,11 +685,7 @@ def match_image(
     metavar="CODE",
     help="The texts' language (wordfreq code, e.g. de); default: matching.text.languages.",
 )
-@click.option(
-    "--min-score",
-    type=click.FloatRange(0, 1),
-    help="Report matches from this score (default: matching.min_score, 0.5 decides).",
-)
+@min_score_option
 @config_option
 @json_option
 def match_text(

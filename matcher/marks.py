@@ -142,30 +142,29 @@ class _Candidate:
 
 
 @functools.cache
-def common_words(language: str, zipf: float) -> frozenset[str]:
-    """Words of ``language`` at or above ``zipf`` (wordfreq), as comparison keys."""
+def _frequent(language: str, zipf: float) -> tuple[str, ...]:
+    """Words of ``language`` at or above ``zipf`` (wordfreq), as wordfreq spells them."""
     import wordfreq
 
     try:
         freqs = wordfreq.get_frequency_dict(language)
     except (LookupError, ValueError):
-        return frozenset()
+        return ()
     floor = 10 ** (zipf - 9)
+    return tuple(w for w, f in freqs.items() if f >= floor)
+
+
+@functools.cache
+def common_words(language: str, zipf: float) -> frozenset[str]:
+    """Words of ``language`` at or above ``zipf``, as comparison keys ("böse" is "bose")."""
     table = key_table()
-    return frozenset(w.translate(table) for w, f in freqs.items() if f >= floor)
+    return frozenset(w.translate(table) for w in _frequent(language, zipf))
 
 
 @functools.cache
 def common_words_as_written(language: str, zipf: float) -> frozenset[str]:
     """Words of ``language`` at or above ``zipf``, case folded but with their accents: "böse"."""
-    import wordfreq
-
-    try:
-        freqs = wordfreq.get_frequency_dict(language)
-    except (LookupError, ValueError):
-        return frozenset()
-    floor = 10 ** (zipf - 9)
-    return frozenset(unicodedata.normalize("NFC", w) for w, f in freqs.items() if f >= floor)
+    return frozenset(unicodedata.normalize("NFC", w) for w in _frequent(language, zipf))
 
 
 class MarkMatcher:
