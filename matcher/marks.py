@@ -223,7 +223,12 @@ class MarkMatcher:
                 continue
             automaton = ahocorasick.Automaton()
             for s in spellings:
-                automaton.add_word(s.key, s)
+                automaton.add_word(s.key, (s, len(s.key)))
+                # Look-alike pairs fold inside a word ("arnazon" is "amazon"), so a mark with
+                # "rn" or "vv" spread over words ("Satu rn") is looked for unfolded too.
+                plain = s.text if digits else _unfolded(s.text)
+                if plain != s.key and plain not in automaton:
+                    automaton.add_word(plain, (s, len(plain)))
             automaton.make_automaton()
             self._automata[digits] = automaton
         fuzzy = [s for s in self._spellings if s.latin and s.budget > 0 and not s.digits]
@@ -416,8 +421,8 @@ class MarkMatcher:
             starts = [0, *ends[:-1]]
             first_at = dict(zip(starts, range(len(starts)), strict=True))
             last_at = dict(zip(ends, range(1, len(ends) + 1), strict=True))
-            for end, s in hits:
-                start, end = end - len(s.key) + 1, end + 1
+            for end, (s, length) in hits:
+                start, end = end - length + 1, end + 1
                 first, last = first_at.get(start), last_at.get(end)
                 how, inner = "exact", None
                 if first is None or last is None:
@@ -443,10 +448,9 @@ class MarkMatcher:
                 found.append(_Candidate(s, first, last, 0, how, 0.0, inner))
         for a, b in spread_runs(n):  # letters spread out, leetspeak among them: "N.1.K.E"
             joined = "".join(n.words[a:b])
-            if not joined.isalpha():
-                found.extend(
-                    _Candidate(s, a, b, 0, "exact", 0.0) for s in self._by_key.get(fold(joined), ())
-                )
+            found.extend(
+                _Candidate(s, a, b, 0, "exact", 0.0) for s in self._by_key.get(fold(joined), ())
+            )
         return found
 
     @staticmethod
@@ -725,6 +729,12 @@ def _grapheme_end(text: str, end: int) -> int:
     ):
         end += 1
     return end
+
+
+def _unfolded(text: str) -> str:
+    """A spelling's key with leetspeak and "l" -> "i" folded per letter but no look-alike pairs
+    joined, as the automaton sees a mark whose letters stand in separate words."""
+    return "".join(fold(ch) for ch in "".join(normalize(text).words))
 
 
 def _typo_word(u: str) -> bool:

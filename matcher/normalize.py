@@ -32,7 +32,7 @@ _LEET = str.maketrans(
 )  # fmt: skip
 # Look-alike letter pairs a reader confuses at a glance; folded on both sides of a comparison.
 _LEET_SPLIT = re.compile(r"[|!$@€]")
-_LOOKALIKE = (("rn", "m"), ("nn", "m"), ("vv", "w"))  # and "l" -> "i", in ``fold`` only
+_LOOKALIKE = (("rn", "m"), ("vv", "w"))  # and "l" -> "i", in ``fold`` only
 
 CJK_RANGES = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f"
 # A word: a run of CJK characters, or of other letters and digits (with leetspeak symbols

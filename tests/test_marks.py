@@ -429,7 +429,9 @@ def test_prices_that_are_not_prices_raise_no_signal(matcher: MarkMatcher, price:
         ("Ikea", "IK4EA shelf", "IK4EA"),  # a digit slipped into a short mark
         ("Ikea", "ike@ shelf", "ike@"),
         ("Garmin", "ǵARᴍIN watch", "ǵARᴍIN"),  # small capital M
-        ("Olympus", "OLYňNPUS camera", "OLYňNPUS"),  # "nn" for "m"
+        ("Olympus", "OLYrnPUS camera", "OLYrnPUS"),  # "rn" for "m"
+        ("Sennheiser", "S e n n h e i s e r headset", "S e n n h e i s e r"),
+        ("Saturn", "Satu-rn lamp", "Satu-rn"),  # a look-alike pair split over words
         ("Bosch", "ьоѕсһ drill", "ьоѕсһ"),  # Cyrillic soft sign for b
         ("HP", "ＨＰ laptop", "ＨＰ"),
         ("HP", "НР laptop", "НР"),
