@@ -14,6 +14,7 @@ import functools
 import itertools
 import re
 import tomllib
+from collections import defaultdict
 from importlib import resources
 from typing import NamedTuple
 
@@ -97,18 +98,19 @@ class Context:
     def __init__(self, n: Normalized) -> None:
         self.n = n
         self._found: dict[str, list[Phrase]] = {}
+        self._searched = False
         self._any = False  # any phrase at all: most titles have none
 
     def phrases(self, kind: str) -> list[Phrase]:
         """The phrases of ``kind`` (one of ``KINDS``) in the text, in order."""
-        if not self._found:
+        if self._searched is False:
             self._find()
-        return self._found[kind]
+        return self._found.get(kind, [])
 
     def _find(self) -> None:
         n = self.n
         words = n.words
-        found: dict[str, list[Phrase]] = {kind: [] for kind in KINDS}
+        found: dict[str, list[Phrase]] = defaultdict(list)
         self._found = found
         # The words joined by single spaces, with a space at each end: a Latin phrase is
         # registered with a space on both sides, so it is found only as whole words.
@@ -127,19 +129,20 @@ class Context:
                 cjk = key[0] != " "
                 for kind, text, language in entries:
                     found[kind].append(Phrase(text, language, kstart, kend, first, last, cjk))
-        if "1" in n.key:
+        if ":" in n.key or "：" in n.key or "比" in n.key:
             for m in _RATIO.finditer(n.key):
                 first = max(bisect.bisect_right(n.starts, m.start()) - 1, 0)
                 last = bisect.bisect_left(n.starts, m.end())
                 found["fake"].append(Phrase("1:1", "", m.start(), m.end(), first, last, False))
-        self._any = any(found.values())
+        self._any = bool(found)
+        self._searched = True
 
     def _between(self, end: int, start: int) -> str:
         return self.n.key[end:start]
 
     def mention(self, first: int, last: int, start: int, end: int) -> Phrase | None:
         """The phrase that makes the mark at tokens [first, last) (key [start, end)) a mention."""
-        if not self._found:
+        if self._searched is False:
             self._find()
         if not self._any:
             return None
@@ -172,7 +175,7 @@ class Context:
 
     def counterfeit(self, first: int, last: int, start: int, end: int) -> list[Phrase]:
         """Counterfeit signal words near the mark at tokens [first, last) (key [start, end))."""
-        if not self._found:
+        if self._searched is False:
             self._find()
         near: list[Phrase] = []
         if not self._any:
