@@ -17,9 +17,9 @@ Three ways in, each recorded in the match (``detail["how"]``):
   languages (wordfreq, Zipf >= ``common_zipf``) is never a typo of a mark: "rose" is not "Bose",
   "logo" is not "Lego" — but "Lego" itself still is; two edits within three letters of one end
   are another word of the same stem ("gigabit" is not "Gigabyte").
-- **phonetic** — the same Metaphone code (jellyfish) for marks of six letters or more, one or
-  two edits past the typo budget, not a common word: "Fillips", "Adeedas". Shorter codes collide
-  with too many words.
+- **phonetic** — the same Metaphone code (jellyfish) for marks of six letters or more, one edit
+  past the typo budget (two where the lengths agree), at most one letter longer or shorter, not
+  a common word: "Fillips", "Adeedas". Shorter codes collide with too many words.
 
 Then the words around it decide the kind (``matcher.context``): after "compatible with" or
 "for" the mark is a ``mention`` — unless counterfeit words stand beside it ("Nike compatible
@@ -386,8 +386,12 @@ class MarkMatcher:
                 if len(u) < 4 or not u.isalpha():
                     continue
                 for s in self._phonetic.get(jellyfish.metaphone(u), ()):
-                    d = OSA.distance(u, s.soft, score_cutoff=s.budget + 2)
-                    if s.budget < d <= s.budget + 2:  # past the typo budget, but sounding alike
+                    # Past the typo budget but sounding alike: one more edit, or two where the
+                    # lengths agree ("Fillips"); a much shorter word is an abbreviation ("dect").
+                    longer = abs(len(u) - len(s.soft))
+                    reach = s.budget + (2 if longer == 0 else 1)
+                    d = OSA.distance(u, s.soft, score_cutoff=reach)
+                    if s.budget < d <= reach and longer <= 1:
                         hits.setdefault(u, []).append((s, d, "phonetic"))
         for u, h in hits.items():
             cache[u] = tuple(h)
