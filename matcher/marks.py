@@ -226,7 +226,7 @@ class MarkMatcher:
                 automaton.add_word(s.key, (s, len(s.key)))
                 # Look-alike pairs fold inside a word ("arnazon" is "amazon"), so a mark with
                 # "rn" or "vv" spread over words ("Satu rn") is looked for unfolded too.
-                plain = s.text if digits else _unfolded(s.text)
+                plain = s.key if digits else _unfolded(s.text)
                 if plain != s.key and plain not in automaton:
                     automaton.add_word(plain, (s, len(plain)))
             automaton.make_automaton()
