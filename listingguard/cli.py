@@ -716,14 +716,11 @@ def match_text(
     ws = open_workspace(config_path)
     cfg = ws.config
     threshold = cfg.matching.min_score if min_score is None else min_score
-    if language:
-        import wordfreq
-
-        if language not in wordfreq.available_languages():
-            raise click.BadParameter(
-                f"{language!r} is not a language wordfreq knows (e.g. en, de, es, zh)",
-                param_hint="--language",
-            )
+    if language and not config_mod.is_language(language):
+        raise click.BadParameter(
+            f"{language!r} is not a language wordfreq knows (e.g. en, de, es, zh)",
+            param_hint="--language",
+        )
     failed = 0
     try:
         owned = texting.owned_text(ws.db, cfg)
@@ -779,6 +776,24 @@ def _texts(args: tuple[str, ...]) -> Iterator[str | tuple[str, str]]:
                 )
 
 
+def _copied(detail: dict[str, Any]) -> str:
+    return f"{len(detail.get('sentences', []))} sentences copied"
+
+
+def _reasons(match: dict[str, Any]) -> list[str]:
+    """Why a text match was made, in short phrases: the disguise, the mention phrase, the
+    signals and the severity."""
+    d = match["detail"]
+    reasons = [", ".join(d.get("disguise", [])) or ("exact" if match["kind"] != "copy" else "")]
+    if d.get("mention"):
+        reasons.append(f"after {d['mention']['phrase']!r}")
+    for s in d.get("signals", []):
+        reasons.append(s["signal"] + (f" {s['phrase']!r}" if "phrase" in s else ""))
+    if d.get("severity"):
+        reasons.append(f"severity {d['severity']}")
+    return [r for r in reasons if r]
+
+
 def _printable(text: str) -> str:
     """Scraped text made safe for a terminal: control characters (escape sequences that would
     clear the screen or retitle the window) are shown as \\xNN, and rich markup is escaped."""
@@ -796,18 +811,8 @@ def _print_text_result(result: dict[str, Any]) -> None:
         table = Table("asset", "kind", "score", "shown as", "why", title=_printable(shown))
         for m in result["matches"]:
             d = m["detail"]
-            if m["kind"] == "copy":
-                shown_as = f"{len(d.get('sentences', []))} sentences copied"
-            else:
-                shown_as = repr(d.get("matched", ""))
-            reasons = [", ".join(d.get("disguise", [])) or ("exact" if m["kind"] != "copy" else "")]
-            if d.get("mention"):
-                reasons.append(f"after {d['mention']['phrase']!r}")
-            for s in d.get("signals", []):
-                reasons.append(s["signal"] + (f" {s['phrase']!r}" if "phrase" in s else ""))
-            if d.get("severity"):
-                reasons.append(f"severity {d['severity']}")
-            why = "; ".join(r for r in reasons if r)
+            shown_as = _copied(d) if m["kind"] == "copy" else repr(d.get("matched", ""))
+            why = "; ".join(_reasons(m))
             table.add_row(
                 _printable(m["asset"]),
                 m["kind"],
@@ -914,21 +919,12 @@ def demo(directory: Path | None, as_json: bool) -> None:
         shown = m["text"] if len(m["text"]) <= 50 else m["text"][:47] + "..."
         verdicts = []
         for found in m["matches"]:
-            d = found["detail"]
-            how = ", ".join(d.get("disguise", [])) or (
-                f"{len(d.get('sentences', []))} sentences copied"
-                if found["kind"] == "copy"
-                else "exact"
-            )
-            extra = [
-                s["signal"] + (f" {s['phrase']!r}" if "phrase" in s else "")
-                for s in d.get("signals", [])
-            ]
+            why = _reasons(found)
+            if found["kind"] == "copy":
+                why.insert(0, _copied(found["detail"]))
             verdicts.append(
-                f"{found['kind']} of {found['asset']} ({how}; score {found['score']:.2f}"
-                + (f"; severity {d['severity']}" if d.get("severity") else "")
-                + (f"; {', '.join(extra)}" if extra else "")
-                + ")"
+                f"{found['kind']} of {found['asset']} "
+                f"(score {found['score']:.2f}; {'; '.join(why)})"
             )
         out.print(
             f"  {escape(m['what'])}: {escape(repr(shown))} — "

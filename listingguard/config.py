@@ -248,12 +248,18 @@ class ImageMatching:
     candidates: int = option(5, check=lambda v: None if 1 <= v <= 50 else "an integer 1-50")
 
 
+def is_language(code: str) -> bool:
+    """A language code wordfreq has word frequencies for (its lists back the common-word veto)."""
+    import wordfreq
+
+    return code in wordfreq.available_languages()
+
+
 def _languages(v: tuple[str, ...]) -> str | None:
     import wordfreq
 
     known = wordfreq.available_languages()
-    bad = [code for code in v if code not in known]
-    if not v or bad:
+    if not v or not all(is_language(code) for code in v):
         return f'a list of language codes wordfreq knows (e.g. "en", "de", "zh"): {", ".join(sorted(known))}'
     return None
 

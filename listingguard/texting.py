@@ -106,8 +106,9 @@ def _lowest_list_price(db: Database, default_currency: str) -> str | None:
     return _price_text(row["low"], row["currency"] or default_currency)
 
 
-def mark_specs(db: Database, config: Config) -> list[MarkSpec]:
-    """Every registered word mark, with its aliases and the typo budget config.toml gives it."""
+def mark_specs(db: Database, config: Config, rows: Iterable[dict[str, Any]]) -> list[MarkSpec]:
+    """The registered word marks ``rows``, with their aliases and the typo budget config.toml
+    gives them."""
     budgets = {mark_identity(m.text): m.max_edits for m in config.marks}
     list_price = _lowest_list_price(db, config.catalogue.default_currency)
     return [
@@ -118,7 +119,7 @@ def mark_specs(db: Database, config: Config) -> list[MarkSpec]:
             asset_id=row["id"],
             list_price=list_price if row["rights"] == "owned" else None,
         )
-        for row in store.list_assets(db, kind="mark")
+        for row in rows
     ]
 
 
@@ -136,6 +137,7 @@ def owned_text(db: Database, config: Config) -> OwnedText:
         common_zipf=text.common_word_zipf,
         low_price_ratio=config.matching.low_price_ratio,
     )
+    marks = store.list_assets(db, kind="mark")
     copies = store.list_assets(db, kind="copy")
     prices = {
         r["id"]: r
@@ -144,7 +146,7 @@ def owned_text(db: Database, config: Config) -> OwnedText:
         )
     }
     assets: dict[int, dict[str, Any]] = {}
-    for row in [*store.list_assets(db, kind="mark"), *copies]:
+    for row in [*marks, *copies]:
         product = prices.get(row["product_id"]) if row.get("product_id") else None
         assets[row["id"]] = {
             "rights": row["rights"],
@@ -154,7 +156,7 @@ def owned_text(db: Database, config: Config) -> OwnedText:
             "currency": product["currency"] if product else None,
         }
     return OwnedText(
-        marks=MarkMatcher(mark_specs(db, config), options=options),
+        marks=MarkMatcher(mark_specs(db, config, marks), options=options),
         copy=CopyIndex(owned_copies(copies)),
         assets=assets,
         low_price_ratio=config.matching.low_price_ratio,

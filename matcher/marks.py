@@ -243,7 +243,11 @@ class MarkMatcher:
         # only windows holding such a word are glued and compared.
         # Very common words ("digital", "black": Zipf 4 and more) would glue half of all
         # titles: left out, so "Western Digitl" is missed but "Hewlet Packard" is not.
-        very_common = set().union(*(common_words(lang, 4.0) for lang in self.options.languages))
+        very_common = (
+            set().union(*(common_words(lang, 4.0) for lang in self.options.languages))
+            if self._glue
+            else set()
+        )  # loaded only where there are multi-word marks
         self._glue_words = frozenset(
             w
             for s in fuzzy

@@ -31,7 +31,7 @@ _LEET = str.maketrans(
      "@": "a", "$": "s", "|": "i", "!": "i", "€": "e"}
 )  # fmt: skip
 # Look-alike letter pairs a reader confuses at a glance; folded on both sides of a comparison.
-_LEET_SPLIT = re.compile(r"[|!$@€]")
+_LEET_SPLIT = re.compile(f"[{re.escape(LEET_SYMBOLS)}]")
 _LOOKALIKE = (("rn", "m"), ("vv", "w"))  # and "l" -> "i", in ``fold`` only
 
 CJK_RANGES = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f"
@@ -201,13 +201,11 @@ def _folds(token: str) -> tuple[str, str]:
     cached = _FOLDS.get(token)
     if cached is not None:
         return cached
-    letters = sum(ch.isalpha() for ch in token)
-    soft = token
-    parts = _LEET_SPLIT.split(token)
+    word = token
+    parts = _LEET_SPLIT.split(word)
     if len(parts) >= 3 and all(len(p) == 1 for p in parts):
-        soft = token = "".join(parts)  # "N|I|K|E": the symbols separate letters, not replace them
-    if letters and len(token) >= 3 and letters >= len(token) - letters:
-        soft = token.translate(_LEET)
+        word = "".join(parts)  # "N|I|K|E": the symbols separate letters, not replace them
+    soft = unleet(word)
     for a, b in _LOOKALIKE:
         soft = soft.replace(a, b)
     result = (soft.replace("l", "i"), soft)
@@ -218,8 +216,16 @@ def _folds(token: str) -> tuple[str, str]:
 
 
 def unleet(token: str) -> str:
-    """Leetspeak undone but letters kept as typed (for the common-word lookup)."""
-    return token.translate(_LEET) if any(ch.isalpha() for ch in token) else token
+    """Leetspeak undone but letters kept as typed (for the common-word lookup), by the rule of
+    ``fold``: in words of three characters or more with at least as many letters as digits.
+
+    >>> unleet("n1ke"), unleet("4k"), unleet("gx301")
+    ('nike', '4k', 'gx301')
+    """
+    letters = sum(ch.isalpha() for ch in token)
+    if letters and len(token) >= 3 and letters >= len(token) - letters:
+        return token.translate(_LEET)
+    return token
 
 
 def is_invisible(ch: str) -> bool:
