@@ -27,6 +27,7 @@ from listingguard import config as config_mod
 from listingguard.assets import Licence, Outcome, register_files, register_text, resolve, shown
 from listingguard.catalogue import import_catalogue, with_columns
 from listingguard.errors import ConfigError, ListingGuardError, NotFound
+from listingguard.explain import copied, image_evidence, text_reasons
 from listingguard.files import is_regular_or_missing
 from listingguard.workspace import Workspace, open_workspace, template_config
 
@@ -776,24 +777,6 @@ def _texts(args: tuple[str, ...]) -> Iterator[str | tuple[str, str]]:
                 )
 
 
-def _copied(detail: dict[str, Any]) -> str:
-    return f"{len(detail.get('sentences', []))} sentences copied"
-
-
-def _reasons(match: dict[str, Any]) -> list[str]:
-    """Why a text match was made, in short phrases: the disguise, the mention phrase, the
-    signals and the severity."""
-    d = match["detail"]
-    reasons = [", ".join(d.get("disguise", [])) or ("exact" if match["kind"] != "copy" else "")]
-    if d.get("mention"):
-        reasons.append(f"after {d['mention']['phrase']!r}")
-    for s in d.get("signals", []):
-        reasons.append(s["signal"] + (f" {s['phrase']!r}" if "phrase" in s else ""))
-    if d.get("severity"):
-        reasons.append(f"severity {d['severity']}")
-    return [r for r in reasons if r]
-
-
 def _printable(text: str) -> str:
     """Scraped text made safe for a terminal: control characters (escape sequences that would
     clear the screen or retitle the window) are shown as \\xNN, and rich markup is escaped."""
@@ -811,8 +794,8 @@ def _print_text_result(result: dict[str, Any]) -> None:
         table = Table("asset", "kind", "score", "shown as", "why", title=_printable(shown))
         for m in result["matches"]:
             d = m["detail"]
-            shown_as = _copied(d) if m["kind"] == "copy" else repr(d.get("matched", ""))
-            why = "; ".join(_reasons(m))
+            shown_as = copied(d) if m["kind"] == "copy" else repr(d.get("matched", ""))
+            why = "; ".join(text_reasons(m))
             table.add_row(
                 _printable(m["asset"]),
                 m["kind"],
@@ -841,12 +824,7 @@ def _print_image_result(result: dict[str, Any]) -> None:
     table = Table("asset", "score", "evidence", "region in the image", title=result["file"])
     for m in result["matches"]:
         d = m["detail"]
-        if d["basis"] == "aligned":
-            how = f"{d['inliers']} inliers, correlation {d['correlation']}" + (
-                ", mirrored" if d["mirrored"] else ""
-            )
-        else:
-            how = f"PDQ distance {d['pdq_distance']}"
+        how = image_evidence(d)
         region = ",".join(map(str, d.get("region", []))) or "-"
         table.add_row(
             escape(f"{m['asset']} (#{m['asset_id']}, {m['rights']})"),
@@ -919,9 +897,9 @@ def demo(directory: Path | None, as_json: bool) -> None:
         shown = m["text"] if len(m["text"]) <= 50 else m["text"][:47] + "..."
         verdicts = []
         for found in m["matches"]:
-            why = _reasons(found)
+            why = text_reasons(found)
             if found["kind"] == "copy":
-                why.insert(0, _copied(found["detail"]))
+                why.insert(0, copied(found["detail"]))
             verdicts.append(
                 f"{found['kind']} of {found['asset']} "
                 f"(score {found['score']:.2f}; {'; '.join(why)})"
@@ -934,6 +912,10 @@ def demo(directory: Path | None, as_json: bool) -> None:
         f"Try: cd {escape(summary['directory'])} && listingguard match image listings-sample/*.jpg"
     )
     out.print('     listingguard match text "L u m a hoodie" "N1ce Lumа tee" --json')
+
+
+# The sweep pipeline's commands live in their own module and register on import.
+from listingguard import sweepcli  # noqa: E402, F401
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from listingguard.configschema import EnvVar, Loader, option
+from listingguard.configschema import Check, EnvVar, Loader, option
 from listingguard.errors import ConfigError
 from listingguard.files import FileRefused, read_regular
 from matcher.textfile import TextRejected, check_mark, mark_identity
@@ -220,9 +220,30 @@ class Authorised:
     until: dt.date | None = None
 
 
+def _count(low: int, high: int) -> Check:
+    return lambda v: None if low <= v <= high else f"an integer {low}-{high}"
+
+
+def _patterns(v: tuple[str, ...]) -> str | None:
+    for pattern in v:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            return f"a list of regular expressions ({pattern!r}: {exc})"
+    return None
+
+
+def _currency(v: str) -> str | None:
+    return None if re.fullmatch(r"[A-Z]{3}", v) else 'an ISO 4217 currency code (e.g. "USD")'
+
+
 @dataclass(frozen=True)
 class Marketplace:
-    """One marketplace to sweep; the crawler issue adds its spider-specific keys."""
+    """One marketplace to sweep: where to start, which spider, and how politely.
+
+    ``delay`` and ``concurrency`` left unset take the ``[crawler]`` defaults (polite: 1 s, 2 at
+    once per domain); the local demo turns the delay off.
+    """
 
     kind: SpiderKind
     start_urls: tuple[str, ...] = option((), check=_urls)
@@ -232,6 +253,28 @@ class Marketplace:
     delay: float | None = option(
         None, check=lambda v: None if 0 <= v <= 3600 else "seconds, from 0 to 3600"
     )
+    concurrency: int | None = option(None, check=_count(1, 64))
+    max_pages: int = option(20, check=_count(1, 100_000))
+    max_listings: int = option(0, check=_count(0, 10_000_000))
+    listing_links: tuple[str, ...] = option((), check=_patterns)
+    next_page: str | None = None
+    query: str = ""
+    currency: str | None = option(None, check=_currency)
+    selectors: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Crawler:
+    """Defaults and safety caps for every crawl; hostile sites send endless or huge answers."""
+
+    delay: float = option(1.0, check=lambda v: None if 0 <= v <= 3600 else "seconds, 0-3600")
+    concurrency: int = option(2, check=_count(1, 64))
+    timeout: float = option(30.0, check=lambda v: None if 1 <= v <= 600 else "seconds, 1-600")
+    retries: int = option(3, check=_count(0, 10))
+    max_page_bytes: int = option(8_000_000, check=_count(10_000, 1_000_000_000))
+    max_image_bytes: int = option(10_000_000, check=_count(1_000, 1_000_000_000))
+    max_image_pixels: int = option(50_000_000, check=_count(1_000, 1_000_000_000))
+    images_per_listing: int = option(12, check=_count(0, 100))
 
 
 @dataclass(frozen=True)
@@ -334,6 +377,7 @@ class Config:
     catalogue: Catalogue = Catalogue()
     authorised: tuple[Authorised, ...] = ()
     marketplaces: dict[str, Marketplace] = dataclasses.field(default_factory=dict)
+    crawler: Crawler = Crawler()
     matching: Matching = Matching()
     schedule: Schedule = Schedule()
     alerts: Alerts = Alerts()
@@ -380,12 +424,31 @@ def _cross_checks(config: Config) -> list[str]:
             problems.append(
                 f"authorised[{i}]: name at least one of seller_ids, seller_names or domains"
             )
+    problems += _marketplace_checks(config)
     seen: dict[str, int] = {}
     for i, m in enumerate(config.marks):
         key = mark_identity(m.text)
         if key in seen:
             problems.append(f"marks[{i}].text: {m.text!r} is already marks[{seen[key]}]")
         seen.setdefault(key, i)
+    return problems
+
+
+def _marketplace_checks(config: Config) -> list[str]:
+    """Keys a spider kind needs, and selectors that would fail on the first page."""
+    from crawler.extract.selectors import validate
+
+    problems = []
+    for name, m in config.marketplaces.items():
+        key = f"marketplaces.{name}"
+        if m.enabled and not m.start_urls:
+            problems.append(f"{key}.start_urls: required when the marketplace is enabled")
+        if m.kind == "selectors":
+            if not m.selectors:
+                problems.append(f'{key}.selectors: required for kind = "selectors"')
+            problems += [f"{key}.selectors.{p}" for p in validate(m.selectors)]
+        elif m.selectors:
+            problems.append(f'{key}.selectors: only used by kind = "selectors"')
     return problems
 
 

@@ -227,10 +227,30 @@ CREATE INDEX fingerprints_phash ON fingerprints (phash);
 """
 
 
+M005_CRAWL_EVIDENCE = """
+-- The crawl's evidence: a capture may be a revisit of a payload stored before (its bytes are in
+-- the capture that images.capture_id names), a bot wall (kind 'blocked', note: the provider),
+-- and one API response may hold many listings (listing_captures links them).
+ALTER TABLE captures ADD COLUMN record_type TEXT NOT NULL DEFAULT 'response';
+ALTER TABLE captures ADD COLUMN bytes INTEGER;
+ALTER TABLE captures ADD COLUMN note TEXT;
+CREATE INDEX captures_sweep ON captures (sweep_id, kind);
+ALTER TABLE images ADD COLUMN capture_id INTEGER REFERENCES captures(id);
+CREATE TABLE listing_captures (
+    listing_id INTEGER NOT NULL REFERENCES listings(id) ON DELETE CASCADE,
+    capture_id INTEGER NOT NULL REFERENCES captures(id),
+    PRIMARY KEY (listing_id, capture_id)
+);
+CREATE INDEX listing_captures_capture ON listing_captures (capture_id);
+CREATE INDEX listings_sweep ON listings (sweep_id);
+"""
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     M001_CATALOGUE,
     M002_SWEEPS_AND_FINDINGS,
     M003_TAKEDOWN,
     M004_FINGERPRINTS,
+    M005_CRAWL_EVIDENCE,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

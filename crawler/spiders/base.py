@@ -1,0 +1,101 @@
+"""What every marketplace spider shares: its options, bot-wall handling, resume, and caps.
+
+A spider is named after its kind (``scrapy crawl structured``). Its options come from the
+``LG_MARKETPLACE`` setting, which ``listingguard sweep`` fills from config.toml, or from ``-a``
+arguments for a crawl by hand::
+
+    scrapy crawl structured -a start_urls=https://shop.example/search?q=luma \\
+        -a listing_links=/item/ -O listings.jsonl
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import scrapy
+from scrapy.crawler import Crawler
+from scrapy.exceptions import CloseSpider
+from scrapy.http import Response
+
+from crawler.items import Blocked, Listing, Page
+
+LIST_OPTIONS = ("start_urls", "listing_links")
+
+
+def options_from(settings_value: dict[str, Any] | None, args: dict[str, Any]) -> dict[str, Any]:
+    """Marketplace options: the setting, overridden by ``-a`` arguments (comma-separated lists)."""
+    options = dict(settings_value or {})
+    for key, value in args.items():
+        if key in LIST_OPTIONS and isinstance(value, str):
+            value = [v for v in value.split(",") if v]
+        elif key in ("max_pages", "max_listings") and isinstance(value, str):
+            value = int(value)
+        options[key] = value
+    return options
+
+
+class MarketplaceSpider(scrapy.Spider):
+    """Base class: ``self.options`` holds the marketplace's config table."""
+
+    name = "base"
+    options: dict[str, Any]
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> MarketplaceSpider:
+        options = options_from(crawler.settings.getdict("LG_MARKETPLACE"), kwargs)
+        spider = super().from_crawler(crawler, *args, options=options)
+        spider.marketplace = options.get("name") or cls.name
+        spider.start_urls = list(options.get("start_urls") or [])
+        spider.max_pages = int(options.get("max_pages") or 20)
+        spider.max_listings = int(options.get("max_listings") or 0)
+        # Listing URLs stored earlier in the same (interrupted) sweep: not fetched again.
+        spider.done_urls = set(crawler.settings.get("LG_DONE_URLS") or ())
+        spider.listings_seen = 0
+        if not spider.start_urls:
+            raise ValueError(f"{spider.marketplace}: no start_urls")
+        return spider
+
+    def __init__(self, *args: Any, options: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.options = options or {}
+
+    async def start(self) -> AsyncIterator[Any]:
+        for request in self.initial_requests():
+            yield request
+
+    def initial_requests(self) -> Iterator[Any]:
+        """The first requests of a crawl, from the start URLs."""
+        raise NotImplementedError
+
+    def blocked(self, response: Response) -> Blocked | None:
+        """A Blocked item when the Evidence middleware saw a bot wall in this response."""
+        block = response.meta.get("lg_block")
+        if block is None:
+            return None
+        self.logger.warning("blocked at %s: %s (%s)", response.url, block.provider, block.reason)
+        return Blocked(
+            url=response.url,
+            provider=block.provider,
+            reason=block.reason,
+            status=response.status,
+            marketplace=self.marketplace,
+            page_capture=response.meta.get("lg_capture"),
+        )
+
+    def page(self, response: Response, role: str) -> Page:
+        return Page(
+            url=response.url,
+            role=role,
+            marketplace=self.marketplace,
+            page_capture=response.meta.get("lg_capture"),
+        )
+
+    def emit(self, listing: Listing, response: Response) -> Iterator[Listing]:
+        """Stamp a listing with its marketplace and evidence, and enforce ``max_listings``."""
+        if self.max_listings and self.listings_seen >= self.max_listings:
+            raise CloseSpider("max_listings")
+        self.listings_seen += 1
+        listing.marketplace = self.marketplace
+        listing.page_capture = response.meta.get("lg_capture")
+        yield listing

@@ -1,0 +1,185 @@
+"""One marketplace's crawl, run as its own process: ``python -m listingguard.crawl``.
+
+Scrapy's reactor can start once per process, and a crawl that hangs or is killed must not take
+the sweep (or the scheduler) with it, so ``listingguard sweep`` runs each crawl here. The Scrapy
+settings are built from config.toml: polite defaults, the marketplace's overrides, the owner's
+contact in the user agent, the safety caps, the evidence file and the store pipeline.
+
+Resuming: the crawl keeps Scrapy's job state in ``JOBDIR``, which survives a graceful stop
+(SIGTERM or Ctrl-C: the state is saved and ``clean`` is written). After a hard kill that state
+may be torn — the request queue and the seen-requests file are written at different times, so
+requests could be marked seen yet never fetched — and it is thrown away; the crawl starts over
+from its start URLs, skipping the listing pages this sweep already stored (``LG_DONE_URLS``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from scrapy.settings import Settings
+from sqlite_utils import Database
+
+import listingguard
+from listingguard import store
+from listingguard.config import Config, Marketplace, load
+
+
+def jobdir(config: Config, sweep_id: int, name: str) -> Path:
+    return config.workspace.database.parent / ".crawl-jobs" / f"sweep-{sweep_id}-{_safe(name)}"
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+
+
+def user_agent(config: Config) -> str:
+    """An honest user agent: who crawls, for which rights owner, and how to reach them."""
+    owner = config.owner
+    contact = "; ".join(x for x in (owner.website, owner.email) if x)
+    return (
+        f"listingguard/{listingguard.__version__} (brand protection crawler for "
+        f"{owner.company or owner.legal_name}; contact: {contact})"
+    )
+
+
+def known_payloads(db: Database) -> dict[str, tuple[str, str]]:
+    """SHA-256 of every image payload already in the evidence → (URL, WARC date) to refer to."""
+    rows = db.execute(
+        "SELECT i.sha256, c.url, c.captured_at FROM images i JOIN captures c ON c.id = i.capture_id"
+    )
+    return {sha: (url, when) for sha, url, when in rows}
+
+
+def done_urls(db: Database, sweep_id: int) -> set[str]:
+    """Listing pages this sweep has already stored with their listing."""
+    rows = db.execute(
+        "SELECT DISTINCT c.url FROM captures c JOIN listing_captures lc ON lc.capture_id = c.id "
+        "WHERE c.sweep_id = ? AND c.kind = 'page'",
+        [sweep_id],
+    )
+    return {url for (url,) in rows}
+
+
+def settings_for(
+    config: Config, name: str, market: Marketplace, sweep_id: int, db: Database
+) -> Settings:
+    """The Scrapy settings of one marketplace's crawl."""
+    crawl = config.crawler
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    delay = crawl.delay if market.delay is None else market.delay
+    options = {"name": name, **_plain(dataclasses.asdict(market))}
+    evidence = config.workspace.evidence
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    warc = evidence / "warc" / _safe(name) / f"sweep-{sweep_id}-{stamp}-{os.getpid()}.warc.gz"
+    settings.setdict(
+        {
+            "USER_AGENT": user_agent(config),
+            "DOWNLOAD_DELAY": delay,
+            "DOWNLOAD_DELAY_JITTER": 0.5 if delay > 0 else 0.0,
+            "AUTOTHROTTLE_ENABLED": delay > 0,
+            "AUTOTHROTTLE_START_DELAY": max(delay, 0.1),
+            "CONCURRENT_REQUESTS_PER_DOMAIN": market.concurrency or crawl.concurrency,
+            "DOWNLOAD_TIMEOUT": crawl.timeout,
+            "RETRY_TIMES": crawl.retries,
+            "DOWNLOAD_MAXSIZE": crawl.max_page_bytes,
+            "LG_MAX_IMAGE_BYTES": crawl.max_image_bytes,
+            "LG_MAX_IMAGE_PIXELS": crawl.max_image_pixels,
+            "LG_IMAGES_PER_LISTING": crawl.images_per_listing,
+            "LG_ALLOW_PRIVATE": market.local,
+            "LG_MARKETPLACE": options,
+            "LG_WARC_FILE": str(warc),
+            "LG_EVIDENCE_ROOT": str(evidence),
+            "LG_KNOWN_PAYLOADS": known_payloads(db),
+            "LG_DONE_URLS": done_urls(db, sweep_id),
+            "LG_DATABASE": str(config.workspace.database),
+            "LG_SWEEP_ID": sweep_id,
+            "JOBDIR": str(jobdir(config, sweep_id, name)),
+            "ITEM_PIPELINES": {
+                "crawler.pipelines.CleanListing": 100,
+                "crawler.pipelines.ListingImages": 200,
+                "listingguard.ingest.StorePipeline": 900,
+            },
+            "LOG_LEVEL": "INFO",
+        },
+        priority="cmdline",
+    )
+    return settings
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def prepare_jobdir(path: Path) -> bool:
+    """Keep the job state of a graceful stop; discard a torn one. True when resuming from it."""
+    clean = path / "clean"
+    if clean.exists():
+        clean.unlink()
+        return True
+    if path.exists():
+        shutil.rmtree(path)
+    return False
+
+
+def run(config_path: Path, name: str, sweep_id: int) -> int:
+    """Crawl one marketplace into the store; prints one JSON line of results and returns 0."""
+    from scrapy.crawler import CrawlerProcess
+
+    config = load(config_path)
+    market = config.marketplaces[name]
+    db = store.open_store(config.workspace.database)
+    settings = settings_for(config, name, market, sweep_id, db)
+    db.conn.close()
+    resumed = prepare_jobdir(Path(settings["JOBDIR"]))
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(market.kind)
+    process.crawl(crawler)
+    process.start()
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    reason = str(stats.get("finish_reason", "unknown"))
+    job = Path(settings["JOBDIR"])
+    if reason == "shutdown":
+        job.mkdir(parents=True, exist_ok=True)
+        (job / "clean").write_text("stopped gracefully; the next run resumes here\n")
+    elif job.exists():
+        shutil.rmtree(job, ignore_errors=True)
+    summary = {
+        "marketplace": name,
+        "finish_reason": reason,
+        "resumed": resumed,
+        "requests": stats.get("downloader/request_count", 0),
+        "responses": stats.get("downloader/response_count", 0),
+        "errors": stats.get("log_count/ERROR", 0),
+        "refused": stats.get("listingguard/refused", 0),
+        "robots_forbidden": stats.get("robotstxt/forbidden", 0),
+        "blocked": stats.get("listingguard/blocked", 0),
+        "bytes": stats.get("listingguard/captured_bytes", 0),
+    }
+    print(json.dumps(summary), flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m listingguard.crawl", description=__doc__)
+    parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--marketplace", required=True)
+    parser.add_argument("--sweep", type=int, required=True)
+    args = parser.parse_args(argv)
+    return run(args.config, args.marketplace, args.sweep)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

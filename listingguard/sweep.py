@@ -1,0 +1,216 @@
+"""A sweep: crawl each marketplace (a subprocess each), match what is new, record the findings.
+
+Every stage reads its work from the store and writes its results there, so a sweep killed at
+any point is resumed by running it again: a marketplace whose sweep row is still ``running``
+is crawled again under the same sweep (skipping the listing pages already stored), and the
+matching stage picks up the listings and images not yet done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from listingguard import findings, imaging, store
+from listingguard.config import Config
+from listingguard.errors import ListingGuardError
+
+POLL_S = 0.3
+
+
+@dataclass
+class CrawlResult:
+    marketplace: str
+    sweep_id: int
+    resumed: bool
+    returncode: int
+    summary: dict[str, Any] = field(default_factory=dict)
+    log: Path | None = None
+
+
+@dataclass
+class SweepResult:
+    crawls: list[CrawlResult]
+    stage: findings.StageResult
+    counts: dict[str, dict[str, int]]
+
+
+class Display:
+    """What a sweep reports while it runs; the CLI shows it with rich, tests and the scheduler
+    pass ``Display()`` (silent)."""
+
+    def crawl_started(self, name: str, resumed: bool) -> None: ...
+    def crawl_progress(self, name: str, counts: dict[str, int]) -> None: ...
+    def crawl_finished(self, result: CrawlResult) -> None: ...
+    def stage_started(self, images: int, listings: int) -> None: ...
+    def image_done(self, n: int) -> None: ...
+    def listing_done(self, n: int) -> None: ...
+
+
+def marketplaces_to_sweep(config: Config, only: str | None) -> list[str]:
+    if only is not None:
+        if only not in config.marketplaces:
+            known = ", ".join(config.marketplaces) or "none"
+            raise ListingGuardError(
+                f"{config.path}: no marketplace {only!r} in [marketplaces] (known: {known})"
+            )
+        return [only]
+    return [name for name, m in config.marketplaces.items() if m.enabled]
+
+
+def open_sweep(db: Database, name: str) -> tuple[int, bool]:
+    """The sweep of ``name`` still running from an interrupted run (resumed), or a new one."""
+    row = db.execute(
+        "SELECT id FROM sweeps WHERE marketplace = ? AND status = 'running' ORDER BY id DESC",
+        [name],
+    ).fetchone()
+    if row:
+        return int(row[0]), True
+    with store.transaction(db):
+        return store.start_sweep(db, name), False
+
+
+def sweep_counts(db: Database, sweep_id: int) -> dict[str, int]:
+    """Pages, listings, images and blocked pages this sweep has stored so far."""
+    pages, blocked, images = db.execute(
+        "SELECT SUM(kind = 'page'), SUM(kind = 'blocked'), SUM(kind = 'image') "
+        "FROM captures WHERE sweep_id = ?",
+        [sweep_id],
+    ).fetchone()
+    listings = db.execute("SELECT COUNT(*) FROM listings WHERE sweep_id = ?", [sweep_id]).fetchone()
+    return {
+        "pages": pages or 0,
+        "listings": listings[0],
+        "images": images or 0,
+        "blocked": blocked or 0,
+    }
+
+
+def crawl(
+    config: Config,
+    db: Database,
+    name: str,
+    sweep_id: int,
+    on_progress: Callable[[dict[str, int]], None] | None = None,
+) -> tuple[int, dict[str, Any], Path]:
+    """Run one marketplace's crawl in a subprocess; (exit code, its summary, its log file)."""
+    logs = config.workspace.reports / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log_path = logs / f"sweep-{sweep_id}-{name}.log"
+    command = [
+        sys.executable,
+        "-m",
+        "listingguard.crawl",
+        "--config",
+        str(Path(config.path).resolve()),
+        "--marketplace",
+        name,
+        "--sweep",
+        str(sweep_id),
+    ]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, env=env)
+        try:
+            while proc.poll() is None:
+                if on_progress:
+                    on_progress(sweep_counts(db, sweep_id))
+                time.sleep(POLL_S)
+        except BaseException:
+            # Ctrl-C or SIGTERM of the sweep: let the crawl save its state, then go.
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=60)
+            raise
+        out = proc.stdout.read().decode("utf-8", "replace") if proc.stdout else ""
+    summary: dict[str, Any] = {}
+    for line in out.splitlines():
+        if line.startswith("{"):
+            with contextlib.suppress(ValueError):
+                summary = json.loads(line)
+    if on_progress:
+        on_progress(sweep_counts(db, sweep_id))
+    return proc.returncode, summary, log_path
+
+
+def run(
+    config: Config,
+    db: Database,
+    only: str | None = None,
+    display: Display | None = None,
+    workers: int | None = None,
+) -> SweepResult:
+    """Crawl, then match; resumes whatever an interrupted sweep left."""
+    display = display or Display()
+    names = marketplaces_to_sweep(config, only)
+    crawls: list[CrawlResult] = []
+    sweep_ids: dict[str, int] = {}
+    for name in names:
+        sweep_id, resumed = open_sweep(db, name)
+        sweep_ids[name] = sweep_id
+        display.crawl_started(name, resumed)
+        code, summary, log = crawl(
+            config, db, name, sweep_id, lambda c, n=name: display.crawl_progress(n, c)
+        )
+        result = CrawlResult(name, sweep_id, resumed, code, summary, log)
+        crawls.append(result)
+        display.crawl_finished(result)
+    # Interrupted sweeps whose crawl finished but whose matching did not are finished here too.
+    for row in db.execute("SELECT id, marketplace FROM sweeps WHERE status = 'matching'"):
+        sweep_ids.setdefault(row[1], row[0])
+    with store.transaction(db):
+        for sweep_id in sweep_ids.values():
+            db.execute("UPDATE sweeps SET status = 'matching' WHERE id = ?", [sweep_id])
+    n_images, n_listings = findings.pending(db)
+    display.stage_started(n_images, n_listings)
+    with imaging.workers(workers) as executor:
+        stage = findings.run_stage(
+            db, config, executor, sweep_ids, display.image_done, display.listing_done
+        )
+    counts = {}
+    for c in crawls:
+        counts[c.marketplace] = _finish(db, c, stage)
+    return SweepResult(crawls, stage, counts)
+
+
+def _finish(db: Database, crawl_result: CrawlResult, stage: findings.StageResult) -> dict[str, int]:
+    counts = sweep_counts(db, crawl_result.sweep_id)
+    new = db.execute(
+        "SELECT COUNT(*) FROM findings WHERE sweep_id = ? AND status = 'new'",
+        [crawl_result.sweep_id],
+    ).fetchone()[0]
+    summary = crawl_result.summary
+    errors = int(summary.get("errors", 0)) + (1 if crawl_result.returncode else 0)
+    reason = summary.get("finish_reason")
+    if reason == "shutdown":
+        status = "running"  # stopped gracefully: the next sweep resumes this one
+    elif reason in ("finished", "max_listings") and crawl_result.returncode == 0:
+        status = "finished"
+    else:
+        status = "failed"
+    counts |= {"new_findings": new, "errors": errors}
+    stats = {**summary, "log": str(crawl_result.log) if crawl_result.log else None}
+    with store.transaction(db):
+        store.finish_sweep(
+            db,
+            crawl_result.sweep_id,
+            status,
+            pages=counts["pages"],
+            listings=counts["listings"],
+            blocked=counts["blocked"],
+            new_findings=new,
+            errors=errors,
+            stats=stats,
+        )
+    counts["status"] = status  # type: ignore[assignment]
+    return counts

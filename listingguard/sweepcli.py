@@ -1,0 +1,212 @@
+"""The sweep commands of ``listingguard``: ``sweep``, ``findings`` and ``evidence verify``.
+
+Kept apart from ``cli.py`` (which registers them) so that each file stays about one thing:
+these are the commands of the crawl-and-match pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from listingguard import evidence as evidence_mod
+from listingguard import findings as findings_mod
+from listingguard import sweep as sweep_mod
+from listingguard.cli import _printable, cli, config_option, err, json_option, out, print_json
+from listingguard.workspace import open_workspace
+
+STATUSES = ("new", "confirmed", "dismissed", "reported", "resolved", "authorised")
+
+
+class RichDisplay(sweep_mod.Display):
+    """A live progress display: one line per marketplace crawl, then the matching stage."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, Any] = {}
+
+    def crawl_started(self, name: str, resumed: bool) -> None:
+        label = f"crawl {name}" + (" (resumed)" if resumed else "")
+        self.tasks[name] = self.progress.add_task(escape(label), total=None, info="")
+
+    def crawl_progress(self, name: str, counts: dict[str, int]) -> None:
+        info = (
+            f"{counts['listings']} listings, {counts['pages']} pages, {counts['images']} images"
+            + (f", {counts['blocked']} blocked" if counts["blocked"] else "")
+        )
+        self.progress.update(self.tasks[name], info=info)
+
+    def crawl_finished(self, result: sweep_mod.CrawlResult) -> None:
+        self.progress.update(self.tasks[result.marketplace], total=1, completed=1)
+
+    def stage_started(self, images: int, listings: int) -> None:
+        self.tasks["images"] = self.progress.add_task("fingerprint images", total=images, info="")
+        self.tasks["listings"] = self.progress.add_task("match listings", total=listings, info="")
+
+    def image_done(self, n: int) -> None:
+        self.progress.advance(self.tasks["images"], n)
+
+    def listing_done(self, n: int) -> None:
+        self.progress.advance(self.tasks["listings"], n)
+
+
+def sweep_summary(result: sweep_mod.SweepResult) -> dict[str, Any]:
+    return {
+        "marketplaces": [
+            {
+                "marketplace": c.marketplace,
+                "sweep": c.sweep_id,
+                "resumed": c.resumed,
+                **result.counts.get(c.marketplace, {}),
+                "refused": c.summary.get("refused", 0),
+                "robots_forbidden": c.summary.get("robots_forbidden", 0),
+                "log": str(c.log) if c.log else None,
+            }
+            for c in result.crawls
+        ],
+        "images_fingerprinted": result.stage.images,
+        "images_refused": result.stage.image_errors,
+        "listings_matched": result.stage.listings,
+        "new_findings": result.stage.new_findings,
+        "updated_findings": result.stage.updated_findings,
+        "authorised_findings": result.stage.authorised,
+    }
+
+
+def print_sweep(summary: dict[str, Any]) -> None:
+    table = Table(
+        "marketplace", "status", "pages", "listings", "images", "blocked", "new findings",
+        "errors", title="Sweep",
+    )  # fmt: skip
+    for m in summary["marketplaces"]:
+        table.add_row(
+            escape(m["marketplace"]) + (" (resumed)" if m["resumed"] else ""),
+            m.get("status", ""),
+            str(m.get("pages", 0)),
+            str(m.get("listings", 0)),
+            str(m.get("images", 0)),
+            str(m.get("blocked", 0)),
+            str(m.get("new_findings", 0)),
+            str(m.get("errors", 0)),
+        )
+    out.print(table)
+    out.print(
+        f"{summary['listings_matched']} listings matched, {summary['images_fingerprinted']} new "
+        f"images fingerprinted ({summary['images_refused']} unusable); "
+        f"{summary['new_findings']} new findings, {summary['updated_findings']} updated, "
+        f"{summary['authorised_findings']} on authorised sellers."
+    )
+    for m in summary["marketplaces"]:
+        if m.get("blocked"):
+            err.print(
+                f"{escape(m['marketplace'])}: {m['blocked']} pages were bot walls (CAPTCHA): "
+                "recorded as blocked; slow down or crawl from an allowed address."
+            )
+        if m.get("status") == "failed":
+            err.print(f"{escape(m['marketplace'])}: the crawl failed; see {escape(m['log'] or '')}")
+
+
+@cli.command()
+@click.option("--marketplace", "only", metavar="NAME", help="Sweep this marketplace only.")
+@click.option("--quiet", is_flag=True, help="No progress display.")
+@config_option
+@json_option
+def sweep(only: str | None, quiet: bool, config_path: Path, as_json: bool) -> None:
+    """Crawl the marketplaces now, match what is new, record findings.
+
+    Interrupted (Ctrl-C, or killed), it resumes where it stopped when run again.
+    """
+    ws = open_workspace(config_path)
+    try:
+        if quiet or as_json:
+            result = sweep_mod.run(ws.config, ws.db, only)
+        else:
+            columns = (
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
+            )  # fmt: skip
+            with Progress(*columns, console=err, transient=False) as progress:
+                result = sweep_mod.run(ws.config, ws.db, only, RichDisplay(progress))
+        summary = sweep_summary(result)
+    finally:
+        ws.close()
+    if as_json:
+        print_json(summary)
+    else:
+        print_sweep(summary)
+    if any(m.get("status") == "failed" for m in summary["marketplaces"]):
+        raise SystemExit(1)
+
+
+@cli.command()
+@click.option("--status", type=click.Choice(STATUSES), help="Only findings with this status.")
+@click.option("--limit", type=click.IntRange(1), default=200, show_default=True)
+@config_option
+@json_option
+def findings(status: str | None, limit: int, config_path: Path, as_json: bool) -> None:
+    """List findings, best score first (kinds: trademark, image_copy, text_copy)."""
+    ws = open_workspace(config_path)
+    try:
+        rows = []
+        for i, row in enumerate(findings_mod.iter_findings(ws.db, status)):
+            if i >= limit:
+                break
+            rows.append(row)
+    finally:
+        ws.close()
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        out.print("No findings" + (f" with status {status}." if status else "."))
+        return
+    table = Table("id", "kind", "score", "status", "marketplace", "listing", "seller", "why")
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            r["kind"],
+            f"{r['score']:.2f}",
+            r["status"],
+            _printable(r["marketplace"]),
+            _printable((r["title"] or r["listing_id"])[:60]),
+            _printable(r["seller_name"] or r["seller_id"] or ""),
+            _printable(r["explanation"] or ""),
+        )
+    out.print(table)
+
+
+@cli.group()
+def evidence() -> None:
+    """Evidence kept as captured: verify that nothing has changed."""
+
+
+@evidence.command("verify")
+@config_option
+@json_option
+def evidence_verify(config_path: Path, as_json: bool) -> None:
+    """Re-hash every stored capture; exit 1 if any changed or is missing."""
+    ws = open_workspace(config_path)
+    try:
+        checked, problems = evidence_mod.verify(ws.db, ws.config.workspace.evidence)
+    finally:
+        ws.close()
+    if as_json:
+        click.echo(
+            json.dumps({"checked": checked, "problems": [p.__dict__ for p in problems]}, indent=2)
+        )
+    else:
+        for p in problems:
+            err.print(
+                f"capture {p.capture_id} ({_printable(p.url[:100])}) in "
+                f"{escape(p.warc_file or '?')}: {escape(p.problem)}"
+            )
+        verdict = "all unchanged" if not problems else f"{len(problems)} changed or missing"
+        out.print(f"{checked} captures checked: {verdict}.")
+    if problems:
+        raise SystemExit(1)
