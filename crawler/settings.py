@@ -15,6 +15,11 @@ USER_AGENT = (
 )
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16
+# A callback yields a listing or a handful of requests; Scrapy starts this many workers per
+# response to process its output, and the default of 100 costs more than the parsing.
+CONCURRENT_ITEMS = 16
+# Scrapy reads every callback's source to warn about generators that return values; not needed.
+WARN_ON_GENERATOR_RETURN_VALUE = False
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 1.0
 DOWNLOAD_DELAY_JITTER = 0.5  # each delay varies by up to ±50%, as a person browsing would
@@ -51,5 +56,4 @@ DOWNLOADER_MIDDLEWARES = {
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.CleanListing": 100,
-    "crawler.pipelines.ListingImages": 200,
 }

@@ -105,7 +105,6 @@ def settings_for(
             "JOBDIR": str(jobdir(config, sweep_id, name)),
             "ITEM_PIPELINES": {
                 "crawler.pipelines.CleanListing": 100,
-                "crawler.pipelines.ListingImages": 200,
                 "listingguard.ingest.StorePipeline": 900,
             },
             "LOG_LEVEL": "INFO",

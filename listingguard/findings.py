@@ -30,6 +30,7 @@ from listingguard.explain import image_finding, text_finding
 from matcher import fingerprint as fp_mod
 
 BATCH = 25
+IMAGE_CACHE = 50_000  # listing images whose matches a worker keeps (a few hundred bytes each)
 Tick = Callable[[int], None]
 
 
@@ -163,15 +164,25 @@ def _match_listing(config: Config, row: dict[str, Any], shas: list[str]) -> list
             detail = {**m["detail"], "span": m.get("span"), "signals": result["signals"]}
             _keep(found, m.get("asset_id"), kind, m["score"], text_finding(m), detail)
     for sha in shas:
-        fp = imaging.load_fingerprint(_WORKER["db"], sha)
-        if fp is None:
-            continue
-        for m in _WORKER["images"].match(fp, _WORKER["thresholds"], min_score=min_score):
+        for m in _image_matches(sha, min_score):
             asset = _WORKER["images"].assets[m.key]
             match = {"asset": asset["name"], "detail": m.detail}
             detail = {**m.detail, "image_sha256": sha, "rights": asset["rights"]}
             _keep(found, m.key, "image_copy", m.score, image_finding(match), detail)
     return list(found.values())
+
+
+def _image_matches(sha: str, min_score: float) -> list[Any]:
+    """The owned photos one listing image copies; computed once per SHA-256 and worker, as
+    counterfeiters reuse one photo across many listings."""
+    cache: dict[str, list[Any]] = _WORKER.setdefault("image_matches", {})
+    if sha not in cache:
+        fp = imaging.load_fingerprint(_WORKER["db"], sha)
+        found = [] if fp is None else _WORKER["images"].match(fp, _WORKER["thresholds"], min_score)
+        if len(cache) >= IMAGE_CACHE:
+            cache.pop(next(iter(cache)))
+        cache[sha] = found
+    return cache[sha]
 
 
 def _keep(

@@ -29,7 +29,8 @@ from matcher.imagematch import ImageMatch, ImageThresholds, match
 from matcher.index import ImageIndex, index_descriptors
 
 R = TypeVar("R")
-DECODE_SIDE = 640  # JPEG draft decoding down to at least the size features are found at
+DECODE_SIDE = 640
+FETCHED_LIMIT = 4096  # owned fingerprints kept in memory (~40 KB each)  # JPEG draft decoding down to at least the size features are found at
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,7 @@ class OwnedImages:
                 [fp_mod.VERSION],
             )
         )
+        self._fetched: dict[int, Fingerprint | None] = {}
         keep = ("id", "name", "rights", "kind", "sha256", "product_id")
         self.assets = {r["id"]: {k: r[k] for k in keep} for r in rows}
         self.index = ImageIndex.build_from_parts(
@@ -180,8 +182,16 @@ class OwnedImages:
         )
 
     def fetch(self, key: int) -> Fingerprint | None:
+        """An owned photo's full fingerprint; kept once loaded, since a sweep verifies the same
+        few owned photos against thousands of listing images."""
+        if key in self._fetched:
+            return self._fetched[key]
         asset = self.assets.get(key)
-        return load_fingerprint(self.db, asset["sha256"]) if asset else None
+        fp = load_fingerprint(self.db, asset["sha256"]) if asset else None
+        if len(self._fetched) >= FETCHED_LIMIT:
+            self._fetched.pop(next(iter(self._fetched)))
+        self._fetched[key] = fp
+        return fp
 
     def match(
         self, query: Fingerprint, thresholds: ImageThresholds, min_score: float = 0.0

@@ -69,16 +69,21 @@ def marketplaces_to_sweep(config: Config, only: str | None) -> list[str]:
     return [name for name, m in config.marketplaces.items() if m.enabled]
 
 
-def open_sweep(db: Database, name: str) -> tuple[int, bool]:
-    """The sweep of ``name`` still running from an interrupted run (resumed), or a new one."""
+def open_sweep(db: Database, name: str) -> tuple[int, str]:
+    """The sweep of ``name`` left by an interrupted run, or a new one; with its state.
+
+    ``running``: its crawl was interrupted and is resumed; ``matching``: its crawl finished
+    and only the matching stage is left; ``new``: a fresh sweep.
+    """
     row = db.execute(
-        "SELECT id FROM sweeps WHERE marketplace = ? AND status = 'running' ORDER BY id DESC",
+        "SELECT id, status FROM sweeps WHERE marketplace = ? AND status IN ('running', 'matching') "
+        "ORDER BY id DESC",
         [name],
     ).fetchone()
     if row:
-        return int(row[0]), True
+        return int(row[0]), str(row[1])
     with store.transaction(db):
-        return store.start_sweep(db, name), False
+        return store.start_sweep(db, name), "new"
 
 
 def sweep_counts(db: Database, sweep_id: int) -> dict[str, int]:
@@ -154,23 +159,22 @@ def run(
     display = display or Display()
     names = marketplaces_to_sweep(config, only)
     crawls: list[CrawlResult] = []
-    sweep_ids: dict[str, int] = {}
     for name in names:
-        sweep_id, resumed = open_sweep(db, name)
-        sweep_ids[name] = sweep_id
-        display.crawl_started(name, resumed)
+        sweep_id, state = open_sweep(db, name)
+        if state == "matching":  # crawled before an interruption: straight to matching
+            row = db["sweeps"].get(sweep_id)
+            summary = json.loads(row["stats"]) if row["stats"] else {}
+            crawls.append(CrawlResult(name, sweep_id, True, 0, summary))
+            continue
+        display.crawl_started(name, state == "running")
         code, summary, log = crawl(
             config, db, name, sweep_id, lambda c, n=name: display.crawl_progress(n, c)
         )
-        result = CrawlResult(name, sweep_id, resumed, code, summary, log)
+        result = CrawlResult(name, sweep_id, state == "running", code, summary, log)
         crawls.append(result)
+        _crawled(db, result)
         display.crawl_finished(result)
-    # Interrupted sweeps whose crawl finished but whose matching did not are finished here too.
-    for row in db.execute("SELECT id, marketplace FROM sweeps WHERE status = 'matching'"):
-        sweep_ids.setdefault(row[1], row[0])
-    with store.transaction(db):
-        for sweep_id in sweep_ids.values():
-            db.execute("UPDATE sweeps SET status = 'matching' WHERE id = ?", [sweep_id])
+    sweep_ids = {c.marketplace: c.sweep_id for c in crawls}
     n_images, n_listings = findings.pending(db)
     display.stage_started(n_images, n_listings)
     with imaging.workers(workers) as executor:
@@ -179,27 +183,37 @@ def run(
         )
     counts = {}
     for c in crawls:
-        counts[c.marketplace] = _finish(db, c, stage)
+        counts[c.marketplace] = _finish(db, c)
     return SweepResult(crawls, stage, counts)
 
 
-def _finish(db: Database, crawl_result: CrawlResult, stage: findings.StageResult) -> dict[str, int]:
-    counts = sweep_counts(db, crawl_result.sweep_id)
+def _crawled(db: Database, result: CrawlResult) -> None:
+    """Record how the crawl ended: ``matching`` when it completed, ``running`` (resumable)
+    when it was stopped gracefully, ``failed`` otherwise (what it stored is matched anyway)."""
+    reason = result.summary.get("finish_reason")
+    if reason == "shutdown":
+        status = "running"
+    elif reason in ("finished", "max_listings") and result.returncode == 0:
+        status = "matching"
+    else:
+        status = "failed"
+    stats = {**result.summary, "log": str(result.log) if result.log else None}
+    with store.transaction(db):
+        db["sweeps"].update(result.sweep_id, {"status": status, "stats": json.dumps(stats)})
+
+
+def _finish(db: Database, crawl_result: CrawlResult) -> dict[str, Any]:
+    """Close a sweep whose matching is done, with its counts."""
+    counts: dict[str, Any] = sweep_counts(db, crawl_result.sweep_id)
     new = db.execute(
         "SELECT COUNT(*) FROM findings WHERE sweep_id = ? AND status = 'new'",
         [crawl_result.sweep_id],
     ).fetchone()[0]
     summary = crawl_result.summary
     errors = int(summary.get("errors", 0)) + (1 if crawl_result.returncode else 0)
-    reason = summary.get("finish_reason")
-    if reason == "shutdown":
-        status = "running"  # stopped gracefully: the next sweep resumes this one
-    elif reason in ("finished", "max_listings") and crawl_result.returncode == 0:
+    status = db["sweeps"].get(crawl_result.sweep_id)["status"]
+    if status == "matching":
         status = "finished"
-    else:
-        status = "failed"
-    counts |= {"new_findings": new, "errors": errors}
-    stats = {**summary, "log": str(crawl_result.log) if crawl_result.log else None}
     with store.transaction(db):
         store.finish_sweep(
             db,
@@ -210,7 +224,5 @@ def _finish(db: Database, crawl_result: CrawlResult, stage: findings.StageResult
             blocked=counts["blocked"],
             new_findings=new,
             errors=errors,
-            stats=stats,
         )
-    counts["status"] = status  # type: ignore[assignment]
-    return counts
+    return counts | {"new_findings": new, "errors": errors, "status": status}

@@ -85,14 +85,12 @@ def records_of(html: str, url: str, *, sel: Selector | None = None) -> list[dict
         except ValueError:
             return []
     data: dict[str, list[Any]] = {}
+    syntaxes = _syntaxes_present(html)
     try:
-        data = extruct.extract(
-            html,
-            base_url=url,
-            syntaxes=["microdata", "rdfa", "opengraph"],
-            uniform=True,
-            errors="ignore",
-        )
+        if syntaxes:
+            data = extruct.extract(
+                html, base_url=url, syntaxes=syntaxes, uniform=True, errors="ignore"
+            )
     except Exception:  # lxml and rdflib raise many types on hostile markup: no structured data
         data = {}
     products = [
@@ -103,6 +101,22 @@ def records_of(html: str, url: str, *, sel: Selector | None = None) -> list[dict
     records = [_product_record(p, url) if p else {} for p in products]
     records.append(_opengraph_record(data.get("opengraph") or [], url))
     return records
+
+
+_MARKERS = {
+    "microdata": re.compile(r"\bitem(?:scope|prop|type)\b", re.I),
+    "rdfa": re.compile(r"\b(?:typeof|vocab)\s*=", re.I),  # a typed RDFa node needs typeof
+    "opengraph": re.compile(r"""property\s*=\s*["']?(?:og|product):""", re.I),
+}
+
+
+def _syntaxes_present(html: str) -> list[str]:
+    """The extruct syntaxes whose markup appears in the page at all.
+
+    RDFa parsing builds an RDF graph even for a page without RDFa and costs about 10 ms a page,
+    most of a listing page's parse; a cheap look for each syntax's attributes first skips it.
+    """
+    return [name for name, marker in _MARKERS.items() if marker.search(html)]
 
 
 def _json_ld(sel: Selector) -> list[Any]:

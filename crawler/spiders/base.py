@@ -14,10 +14,13 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import scrapy
+from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider
 from scrapy.http import Response
+from twisted.python.failure import Failure
 
+from crawler.gallery import Gallery, page_of
 from crawler.items import Blocked, Listing, Page
 
 LIST_OPTIONS = ("start_urls", "listing_links")
@@ -52,6 +55,14 @@ class MarketplaceSpider(scrapy.Spider):
         # Listing URLs stored earlier in the same (interrupted) sweep: not fetched again.
         spider.done_urls = set(crawler.settings.get("LG_DONE_URLS") or ())
         spider.listings_seen = 0
+        settings = crawler.settings
+        spider.gallery = Gallery(
+            settings.getint("LG_IMAGES_PER_LISTING", 12),
+            settings.getint("LG_MAX_IMAGE_BYTES", 10_000_000),
+            settings.getint("LG_MAX_IMAGE_PIXELS", 50_000_000),
+        )
+        spider.jobdir = settings.get("JOBDIR") or None
+        crawler.signals.connect(spider._closing, signal=signals.spider_closed)
         if not spider.start_urls:
             raise ValueError(f"{spider.marketplace}: no start_urls")
         return spider
@@ -61,8 +72,16 @@ class MarketplaceSpider(scrapy.Spider):
         self.options = options or {}
 
     async def start(self) -> AsyncIterator[Any]:
+        for page in Gallery.load_pending(self.jobdir):  # resumed after a graceful stop
+            callback = getattr(self, page.get("callback") or "", None)
+            if callable(callback):
+                yield scrapy.Request(page["url"], callback, meta=page["meta"], dont_filter=True)
         for request in self.initial_requests():
             yield request
+
+    def _closing(self, spider: Any = None, reason: str = "") -> None:
+        if reason == "shutdown":
+            self.gallery.save_pending(self.jobdir)
 
     def initial_requests(self) -> Iterator[Any]:
         """The first requests of a crawl, from the start URLs."""
@@ -91,11 +110,25 @@ class MarketplaceSpider(scrapy.Spider):
             page_capture=response.meta.get("lg_capture"),
         )
 
-    def emit(self, listing: Listing, response: Response) -> Iterator[Listing]:
-        """Stamp a listing with its marketplace and evidence, and enforce ``max_listings``."""
+    def emit(self, listing: Listing, response: Response) -> Iterator[Any]:
+        """Stamp a listing with its marketplace and evidence, enforce ``max_listings``, and fetch
+        its gallery (the listing follows once every image has answered)."""
         if self.max_listings and self.listings_seen >= self.max_listings:
             raise CloseSpider("max_listings")
         self.listings_seen += 1
         listing.marketplace = self.marketplace
         listing.page_capture = response.meta.get("lg_capture")
-        yield listing
+        ready, requests = self.gallery.start(
+            listing, page_of(response), self.image_answered, self.image_failed
+        )
+        if ready is not None:
+            yield ready
+        yield from requests
+
+    def image_answered(self, response: Response) -> Iterator[Listing]:
+        if (listing := self.gallery.answered(response)) is not None:
+            yield listing
+
+    def image_failed(self, failure: Failure) -> Iterator[Listing]:
+        if (listing := self.gallery.failed(failure)) is not None:
+            yield listing
