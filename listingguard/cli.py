@@ -847,8 +847,11 @@ def _print_image_result(result: dict[str, Any]) -> None:
 )
 @json_option
 def demo(directory: Path | None, as_json: bool) -> None:
-    """Build a demo workspace from the bundled catalogue and register its marks, photos and copy.
+    """Build a demo workspace from the bundled catalogue, then sweep the demo marketplace.
 
+    Registers the demo brand's marks, photos and copy; starts a marketplace on 127.0.0.1 with
+    genuine listings, counterfeits, mentions and unrelated products in four storefront styles;
+    crawls it, matches what it found and grades the findings against the market's ground truth.
     The workspace is an ordinary one: cd into it and every other command works on it.
 
     \b
@@ -856,15 +859,24 @@ def demo(directory: Path | None, as_json: bool) -> None:
       listingguard demo
       listingguard demo --dir /tmp/lg-demo && cd /tmp/lg-demo && listingguard assets list
     """
-    from listingguard.demo import build
+    from listingguard.demo import build, tour
+    from listingguard.sweepcli import print_demo_sweep, sweep_progress
 
     result = build(directory)
     summary = result.summary()
-    result.workspace.close()
+    try:
+        if as_json:
+            summary |= tour.run(result.workspace, result.directory / "catalogue")
+        else:
+            out.print(f"Demo workspace: {escape(summary['directory'])}")
+            with sweep_progress() as display:
+                swept = tour.run(result.workspace, result.directory / "catalogue", display)
+            summary |= swept
+    finally:
+        result.workspace.close()
     if as_json:
         print_json(summary)
         return
-    out.print(f"Demo workspace: {escape(summary['directory'])}")
     marks = ", ".join(
         m["text"] + (f" ({', '.join(m['aliases'])})" if m["aliases"] else "")
         for m in summary["marks"]
@@ -908,9 +920,9 @@ def demo(directory: Path | None, as_json: bool) -> None:
             f"  {escape(m['what'])}: {escape(repr(shown))} — "
             + escape("; ".join(verdicts) or "no mark or copy of yours")
         )
-    out.print(
-        f"Try: cd {escape(summary['directory'])} && listingguard match image listings-sample/*.jpg"
-    )
+    print_demo_sweep(summary, Path(summary["config"]))
+    out.print(f"Try: cd {escape(summary['directory'])} && listingguard findings --status new")
+    out.print("     listingguard match image listings-sample/*.jpg")
     out.print('     listingguard match text "L u m a hoodie" "N1ce Lumа tee" --json')
 
 

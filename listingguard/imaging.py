@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -109,7 +110,9 @@ def workers(n: int | None = None) -> Iterator[Executor | None]:
     if n <= 1:
         yield None
         return
-    with ProcessPoolExecutor(n) as pool:
+    # Not fork: a process with threads (the demo's HTTP server, a live progress display) can
+    # fork while another thread holds a lock, and the child then waits on it for ever.
+    with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("forkserver")) as pool:
         yield pool
 
 

@@ -43,7 +43,30 @@ class CrawlResult:
 class SweepResult:
     crawls: list[CrawlResult]
     stage: findings.StageResult
-    counts: dict[str, dict[str, int]]
+    counts: dict[str, dict[str, Any]]
+
+    def summary(self) -> dict[str, Any]:
+        """The sweep as plain data: per marketplace, then the matching stage."""
+        return {
+            "marketplaces": [
+                {
+                    "marketplace": c.marketplace,
+                    "sweep": c.sweep_id,
+                    "resumed": c.resumed,
+                    **self.counts.get(c.marketplace, {}),
+                    "refused": c.summary.get("refused", 0),
+                    "robots_forbidden": c.summary.get("robots_forbidden", 0),
+                    "log": str(c.log) if c.log else c.summary.get("log"),
+                }
+                for c in self.crawls
+            ],
+            "images_fingerprinted": self.stage.images,
+            "images_refused": self.stage.image_errors,
+            "listings_matched": self.stage.listings,
+            "new_findings": self.stage.new_findings,
+            "updated_findings": self.stage.updated_findings,
+            "authorised_findings": self.stage.authorised,
+        }
 
 
 class Display:

@@ -7,6 +7,8 @@ these are the commands of the crawl-and-match pipeline.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,29 +58,6 @@ class RichDisplay(sweep_mod.Display):
         self.progress.advance(self.tasks["listings"], n)
 
 
-def sweep_summary(result: sweep_mod.SweepResult) -> dict[str, Any]:
-    return {
-        "marketplaces": [
-            {
-                "marketplace": c.marketplace,
-                "sweep": c.sweep_id,
-                "resumed": c.resumed,
-                **result.counts.get(c.marketplace, {}),
-                "refused": c.summary.get("refused", 0),
-                "robots_forbidden": c.summary.get("robots_forbidden", 0),
-                "log": str(c.log) if c.log else None,
-            }
-            for c in result.crawls
-        ],
-        "images_fingerprinted": result.stage.images,
-        "images_refused": result.stage.image_errors,
-        "listings_matched": result.stage.listings,
-        "new_findings": result.stage.new_findings,
-        "updated_findings": result.stage.updated_findings,
-        "authorised_findings": result.stage.authorised,
-    }
-
-
 def print_sweep(summary: dict[str, Any]) -> None:
     table = Table(
         "marketplace", "status", "pages", "listings", "images", "blocked", "new findings",
@@ -112,6 +91,64 @@ def print_sweep(summary: dict[str, Any]) -> None:
             err.print(f"{escape(m['marketplace'])}: the crawl failed; see {escape(m['log'] or '')}")
 
 
+@contextmanager
+def sweep_progress() -> Iterator[RichDisplay]:
+    """The live display of a sweep, on stderr so that stdout stays the results."""
+    columns = (
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
+    )  # fmt: skip
+    with Progress(*columns, console=err, transient=False) as progress:
+        yield RichDisplay(progress)
+
+
+def print_findings(rows: list[dict[str, Any]], title: str | None = None) -> None:
+    table = Table(
+        "id", "kind", "score", "status", "marketplace", "listing", "seller", "why", title=title
+    )
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            r["kind"],
+            f"{r['score']:.2f}",
+            r["status"],
+            _printable(r["marketplace"]),
+            _printable((r["title"] or r["listing_id"])[:60]),
+            _printable(r["seller_name"] or r["seller_id"] or ""),
+            _printable(r["explanation"] or ""),
+        )
+    out.print(table)
+
+
+def print_demo_sweep(summary: dict[str, Any], config_path: Path) -> None:
+    """The demo's sweep: the table, the best new findings, and the grade against the truth."""
+    out.print(f"\nThe demo marketplace at {escape(summary['market'])}, swept:")
+    print_sweep(summary["sweep"])
+    ws = open_workspace(config_path)
+    try:
+        rows = list(findings_mod.iter_findings(ws.db, "new"))
+    finally:
+        ws.close()
+    print_findings(
+        rows[:12], title=f"Best new findings (of {len(rows)}; all: listingguard findings)"
+    )
+    names = {
+        "counterfeit": "counterfeits found with every kind of evidence they carry",
+        "genuine": "genuine listings (authorised sellers) left unreported",
+        "mention": 'mentions ("compatible with") left unreported',
+        "unrelated": "unrelated products left unreported",
+        "blocked": "bot-wall pages recorded as blocked",
+    }
+    out.print("Against the market's ground truth:")
+    for label, c in summary["grade"]["labels"].items():
+        out.print(f"  {c['right']} of {c['listings']} {names.get(label, label)}")
+    for miss in summary["grade"]["misses"]:
+        out.print(
+            f"  missed: {escape(miss['label'])} {escape(miss['url'])}: expected "
+            f"{', '.join(miss['expected']) or 'nothing'}, found {', '.join(miss['found']) or 'nothing'}"
+        )
+
+
 @cli.command()
 @click.option("--marketplace", "only", metavar="NAME", help="Sweep this marketplace only.")
 @click.option("--quiet", is_flag=True, help="No progress display.")
@@ -120,20 +157,23 @@ def print_sweep(summary: dict[str, Any]) -> None:
 def sweep(only: str | None, quiet: bool, config_path: Path, as_json: bool) -> None:
     """Crawl the marketplaces now, match what is new, record findings.
 
-    Interrupted (Ctrl-C, or killed), it resumes where it stopped when run again.
+    Each marketplace of config.toml is crawled politely (robots.txt, delays, its own process),
+    every page and image kept as evidence; then new and changed listings are matched. Stopped
+    (Ctrl-C, or killed), it resumes where it stopped when run again.
+
+    \b
+    Example:
+      listingguard sweep
+      listingguard sweep --marketplace demo-jsonld --json
     """
     ws = open_workspace(config_path)
     try:
         if quiet or as_json:
             result = sweep_mod.run(ws.config, ws.db, only)
         else:
-            columns = (
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
-            )  # fmt: skip
-            with Progress(*columns, console=err, transient=False) as progress:
-                result = sweep_mod.run(ws.config, ws.db, only, RichDisplay(progress))
-        summary = sweep_summary(result)
+            with sweep_progress() as display:
+                result = sweep_mod.run(ws.config, ws.db, only, display)
+        summary = result.summary()
     finally:
         ws.close()
     if as_json:
@@ -150,7 +190,13 @@ def sweep(only: str | None, quiet: bool, config_path: Path, as_json: bool) -> No
 @config_option
 @json_option
 def findings(status: str | None, limit: int, config_path: Path, as_json: bool) -> None:
-    """List findings, best score first (kinds: trademark, image_copy, text_copy)."""
+    """List findings, best score first (kinds: trademark, image_copy, text_copy).
+
+    \b
+    Example:
+      listingguard findings --status new
+      listingguard findings --json > findings.json
+    """
     ws = open_workspace(config_path)
     try:
         rows = []
@@ -166,31 +212,30 @@ def findings(status: str | None, limit: int, config_path: Path, as_json: bool) -
     if not rows:
         out.print("No findings" + (f" with status {status}." if status else "."))
         return
-    table = Table("id", "kind", "score", "status", "marketplace", "listing", "seller", "why")
-    for r in rows:
-        table.add_row(
-            str(r["id"]),
-            r["kind"],
-            f"{r['score']:.2f}",
-            r["status"],
-            _printable(r["marketplace"]),
-            _printable((r["title"] or r["listing_id"])[:60]),
-            _printable(r["seller_name"] or r["seller_id"] or ""),
-            _printable(r["explanation"] or ""),
-        )
-    out.print(table)
+    print_findings(rows)
 
 
 @cli.group()
 def evidence() -> None:
-    """Evidence kept as captured: verify that nothing has changed."""
+    """Evidence kept as captured: verify that nothing has changed.
+
+    \b
+    Example:
+      listingguard evidence verify
+    """
 
 
 @evidence.command("verify")
 @config_option
 @json_option
 def evidence_verify(config_path: Path, as_json: bool) -> None:
-    """Re-hash every stored capture; exit 1 if any changed or is missing."""
+    """Re-hash every stored capture; exit 1 if any changed or is missing.
+
+    \b
+    Example:
+      listingguard evidence verify
+      listingguard evidence verify --json
+    """
     ws = open_workspace(config_path)
     try:
         checked, problems = evidence_mod.verify(ws.db, ws.config.workspace.evidence)

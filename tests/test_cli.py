@@ -82,8 +82,22 @@ def test_demo_builds_a_workspace_and_reruns_idempotently(runner: CliRunner, tmp_
         [("MH01 description", "copy")],
         [],
     ]
+    # The demo sweeps its marketplace and grades the findings against the market's truth.
+    swept = summary["sweep"]["marketplaces"]
+    assert {m["marketplace"] for m in swept} == {
+        "demo-jsonld",
+        "demo-html",
+        "demo-shopify",
+        "demo-woo",
+    }
+    assert all(m["status"] == "finished" and m["listings"] > 0 for m in swept)
+    grade = summary["grade"]
+    assert not grade["misses"], grade["misses"]
+    assert set(grade["labels"]) == {"genuine", "counterfeit", "mention", "unrelated", "blocked"}
     again = runner.invoke(cli, ["demo", "--dir", str(target), "--json"])
-    assert json.loads(again.stdout)["counts"] == summary["counts"]
+    rerun = json.loads(again.stdout)
+    assert rerun["counts"] == summary["counts"]
+    assert rerun["sweep"]["new_findings"] == 0 and not rerun["grade"]["misses"]
     listed = runner.invoke(
         cli, ["assets", "list", "--json", "--config", str(target / "config.toml")]
     )
@@ -109,6 +123,7 @@ def test_demo_as_a_new_user_runs_it(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "Chaz Kangeroo Hoodie" in proc.stdout and "27 photos" in proc.stdout
+    assert "counterfeits found with every kind of evidence" in proc.stdout
     folder = re.search(r"Demo workspace: (\S+)", proc.stdout)[1]
     assert (Path(folder) / "listingguard.db").exists()
 

@@ -54,6 +54,8 @@ def _toml_paths(data: object, prefix: str = "") -> set[str]:
             out |= _toml_paths(value, path) if isinstance(value, dict | list) else {path}
             if isinstance(value, list) and not (value and isinstance(value[0], dict)):
                 out.add(path)
+            if isinstance(value, dict):  # a free-form table (marketplaces.*.selectors) is a key
+                out.add(path)
     elif isinstance(data, list) and data and isinstance(data[0], dict):
         for item in data:
             out |= _toml_paths(item, prefix + "[]")

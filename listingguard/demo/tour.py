@@ -1,0 +1,78 @@
+"""The demo's sweep: start the demo market, point the demo workspace at it, sweep, and grade.
+
+The market knows the truth of every listing it serves (``DemoMarket.truth``), so the demo shows
+not just what the sweep found but how that compares: counterfeits found, and genuine listings,
+mentions and unrelated products left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from listingguard import config as config_mod
+from listingguard import sweep
+from listingguard.demo.market import DemoMarket
+from listingguard.workspace import Workspace
+
+_LOCAL_URL = re.compile(r"http://127\.0\.0\.1:\d+")
+
+
+def point_at(config_path: Path, base_url: str) -> None:
+    """Rewrite the demo marketplaces' start URLs to the market's port (random at each start)."""
+    text = config_path.read_text("utf-8")
+    config_path.write_text(_LOCAL_URL.sub(base_url, text), "utf-8")
+
+
+def _where(url: str) -> str:
+    """A demo URL without its host and port, which change each time the market starts."""
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def grade(db: Any, truth: list[Any]) -> dict[str, Any]:
+    """The sweep's findings against the market's ground truth, listing by listing (by URL)."""
+    kinds: dict[str, set[str]] = defaultdict(set)
+    statuses: dict[str, set[str]] = defaultdict(set)
+    for url, kind, status in db.execute(
+        "SELECT l.url, f.kind, f.status FROM findings f JOIN listings l ON l.id = f.listing_id"
+    ):
+        kinds[_where(url)].add(kind)
+        statuses[_where(url)].add(status)
+    blocked = {_where(r[0]) for r in db.execute("SELECT url FROM captures WHERE kind = 'blocked'")}
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: {"listings": 0, "right": 0})
+    misses = []
+    for t in truth:
+        where = _where(t.url)
+        if t.label == "counterfeit":
+            right = "new" in statuses[where] and t.expect <= kinds[where]
+        elif t.label == "genuine":
+            right = "new" not in statuses[where]
+        elif t.label == "blocked":
+            right = where in blocked
+        else:  # mention, unrelated: nothing to report
+            right = not kinds[where]
+        counts[t.label]["listings"] += 1
+        counts[t.label]["right"] += right
+        if not right:
+            misses.append(
+                {"label": t.label, "url": t.url, "expected": sorted(t.expect),
+                 "found": sorted(kinds[where]), "note": t.note}
+            )  # fmt: skip
+    return {"labels": dict(counts), "misses": misses}
+
+
+def run(workspace: Workspace, catalogue: Path, display: sweep.Display | None = None) -> dict:
+    """Sweep the demo market with the demo workspace; the sweep summary and its grade."""
+    with DemoMarket(catalogue) as market:
+        point_at(workspace.config.path, market.base_url)
+        config = config_mod.load(workspace.config.path)
+        result = sweep.run(config, workspace.db, None, display)
+        return {
+            "market": market.base_url,
+            "sweep": result.summary(),
+            "grade": grade(workspace.db, market.truth),
+        }
