@@ -4,7 +4,7 @@ A page on the open web is hostile input: its links and image URLs may point at t
 machine's own network (``http://127.0.0.1:6379``, ``http://169.254.169.254/`` cloud metadata,
 a router's admin page). ``AddressGuard`` refuses any URL whose host resolves to a loopback,
 private, link-local or otherwise non-public address unless the marketplace is marked local
-(``LG_ALLOW_PRIVATE``), and ``GuardedResolver`` checks again at connection time, so a DNS
+(``LG_ALLOW_PRIVATE``: loopback and private only; link-local never), and ``GuardedResolver`` checks again at connection time, so a DNS
 answer that changes between the check and the connection (rebinding) is refused too.
 
 ``Evidence`` writes each response to the WARC log before any spider or pipeline sees it, and
@@ -45,7 +45,7 @@ def non_public(address: str) -> str | None:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
-    for kind in ("loopback", "link_local", "private", "multicast", "reserved", "unspecified"):
+    for kind in ("loopback", "link_local", "unspecified", "multicast", "reserved", "private"):
         if getattr(ip, f"is_{kind}"):
             return kind.replace("_", "-")
     return None if ip.is_global else "non-global"
@@ -61,12 +61,24 @@ def resolve(host: str) -> list[str]:
     return sorted({str(info[4][0]) for info in infos})
 
 
+LOCAL_KINDS = ("loopback", "private")  # what a marketplace marked local may use
+
+
+def refused_kind(address: str, allow_private: bool) -> str | None:
+    """The kind of a refused address; link-local (cloud metadata at 169.254.169.254) is refused
+    even for a local marketplace, since no shop lives there."""
+    kind = non_public(address)
+    if kind is None or (allow_private and kind in LOCAL_KINDS):
+        return None
+    return kind
+
+
 def refusal(url: str, allow_private: bool, cache: dict[str, list[str]] | None = None) -> str | None:
     """Why ``url`` may not be fetched, or None. Unresolvable hosts are left to the downloader."""
     parts = urlsplit(url)
     if parts.scheme not in SCHEMES:
         return f"refused {url[:200]}: only http and https URLs are fetched"
-    if allow_private or not parts.hostname:
+    if not parts.hostname:
         return None
     host = parts.hostname
     if cache is None or host not in cache:
@@ -77,7 +89,7 @@ def refusal(url: str, allow_private: bool, cache: dict[str, list[str]] | None = 
         if cache is not None:
             cache[host] = addresses
     for address in cache[host] if cache is not None else addresses:
-        if kind := non_public(address):
+        if kind := refused_kind(address, allow_private):
             return (
                 f"refused {url[:200]}: {host} resolves to {address}, a {kind} address "
                 "(set local = true for this marketplace to allow it)"
@@ -127,6 +139,56 @@ class GuardedResolver(CachingThreadedResolver):
         if kind := non_public(address):
             raise AddressRefused(f"refused {name}: it resolves to {address}, a {kind} address")
         return address
+
+
+class SlowDown:
+    """Backs off when a site says "too many requests" (429) or "unavailable" (503).
+
+    Scrapy retries those answers but at the same pace; a marketplace that is asked to slow
+    down and does not soon bans the crawler. So the site's download slot waits longer: the
+    ``Retry-After`` seconds when given (capped), else double the current delay, at least
+    ``LG_BACKOFF_MIN`` seconds; AutoThrottle brings it down again as answers come back fine.
+    """
+
+    STATUSES = (429, 503)
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.minimum = crawler.settings.getfloat("LG_BACKOFF_MIN", 1.0)
+        self.maximum = crawler.settings.getfloat("AUTOTHROTTLE_MAX_DELAY", 60.0)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SlowDown:
+        return cls(crawler)
+
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Response:
+        if response.status in self.STATUSES:
+            self.back_off(request, response)
+        return response
+
+    def back_off(self, request: Request, response: Response) -> float | None:
+        downloader = getattr(getattr(self.crawler, "engine", None), "downloader", None)
+        if downloader is None:
+            return None
+        slot = downloader.slots.get(downloader.get_slot_key(request))
+        if slot is None:
+            return None
+        wanted = max(slot.delay * 2, self.minimum)
+        after = response.headers.get(b"Retry-After")
+        if after and after.strip().isdigit():
+            wanted = max(wanted, float(after.strip()))
+        slot.delay = min(wanted, self.maximum)
+        log.info(
+            "%s answered %s: waiting %.1f s between requests",
+            request.url,
+            response.status,
+            slot.delay,
+        )
+        if self.crawler.stats:
+            self.crawler.stats.inc_value("listingguard/backoff")
+        return slot.delay
 
 
 class Evidence:

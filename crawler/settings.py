@@ -53,6 +53,8 @@ DOWNLOADER_MIDDLEWARES = {
     # Responses pass middlewares from high to low numbers: this runs after decompression (590)
     # and redirects (600), before retries (550), so each answer that arrived is kept.
     "crawler.middlewares.Evidence": 580,
+    # Before retries (550) see a 429 or 503: the site's slot waits longer first.
+    "crawler.middlewares.SlowDown": 560,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.CleanListing": 100,
