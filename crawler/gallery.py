@@ -41,10 +41,10 @@ def inspect_image(body: bytes, max_pixels: int) -> dict[str, Any]:
             with Image.open(io.BytesIO(body)) as im:
                 width, height, fmt = im.width, im.height, im.format
     except Image.DecompressionBombError:
-        return {"error": "too many pixels (a decompression bomb?)"}
-    except Exception as exc:
-        return {"error": f"not an image ({type(exc).__name__})"}
-    info: dict[str, Any] = {"width": width, "height": height, "format": fmt}
+        return {"image": True, "error": "too many pixels (a decompression bomb?)"}
+    except Exception as exc:  # any decoder failure means "not an image"
+        return {"image": False, "error": f"not an image ({type(exc).__name__})"}
+    info: dict[str, Any] = {"image": True, "width": width, "height": height, "format": fmt}
     if width * height > max_pixels:
         info["error"] = f"{width}x{height} pixels is over the limit of {max_pixels:,}"
     return info

@@ -15,7 +15,7 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from crawler.items import Blocked, Listing
+from crawler.items import Blocked, Listing, Page
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class CleanListing:
         return cls(crawler.settings.getint("LG_IMAGES_PER_LISTING", 12))
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
-        if isinstance(item, Blocked):
+        if isinstance(item, Blocked | Page):
             return item
         if not isinstance(item, Listing):
             raise DropItem(f"not a listing: {type(item).__name__}")

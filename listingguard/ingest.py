@@ -90,8 +90,8 @@ def _store_image(db: Database, image: dict[str, Any], sweep_id: int | None) -> s
     if capture is None:
         return None
     capture_id = save_capture(db, capture, "image", sweep_id, note=image.get("error"))
-    if image.get("status") != 200 or not image.get("sha256"):
-        return None
+    if image.get("status") != 200 or not image.get("sha256") or not image.get("image"):
+        return None  # an error page, or not an image at all: kept as a capture only
     sha = image["sha256"]
     store.save_image(
         db,

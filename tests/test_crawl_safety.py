@@ -147,6 +147,7 @@ class Site:
                          "offers": {"price": "9.99", "priceCurrency": "USD"},
                          "image": [f"{self.base}/img/ok.jpg", "file:///etc/passwd",
                                    "http://169.254.169.254/latest/meta-data/"]})  # fmt: skip
+        ld = ld.replace("</", "<\\/")  # as a real page must, or the script element ends there
         broken = '<script type="application/ld+json">{"@type": "Product", "name": </script>'
         html = f'<html><head>{broken}<script type="application/ld+json">{ld}</script></head></html>'
         return html.encode()
@@ -259,7 +260,7 @@ def test_broken_images_are_kept_as_evidence_with_their_reason(swept: tuple[Path,
 
 
 def test_hostile_pages_are_stored_as_text_cut_to_size(swept: tuple[Path, Site]) -> None:
-    config, site = swept
+    config = swept[0]
     rows = _rows(config, "SELECT title, price FROM listings WHERE marketplace = 'hostile-shop'")
     assert len(rows) == 1  # the garbage page is no listing; the hostile one is
     title, price = rows[0]
