@@ -67,7 +67,9 @@ def extraction() -> dict:
     import extraction as ex
 
     print("== Extraction on real pages (tests/pages, ground truth from the PEB subset)")
-    return ex.run(ROOT / "tests" / "pages")
+    totals = ex.run(ROOT / "tests" / "pages")
+    ex._print(totals, "python bench/extraction.py")
+    return totals
 
 
 def _workspace(base: str, directory: Path, only: str = "demo-jsonld") -> Path:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,8 @@ from twisted.python.failure import Failure
 from crawler.items import Listing
 
 PENDING_FILE = "lg-pending.json"
+ERROR_STATUSES = list(range(400, 600))
+FETCHED_LIMIT = 20_000  # image results kept for reuse within a crawl (no bytes, ~1 KB each)
 IMAGE_PRIORITY = 10  # images before new pages: a listing waiting for its gallery holds memory
 
 
@@ -98,8 +101,11 @@ class Gallery:
         self.per_listing = per_listing
         self.max_bytes = max_bytes
         self.max_pixels = max_pixels
-        self.waiting: dict[int, _Waiting] = {}
+        self.waiting: dict[str, _Waiting] = {}
         self.fetched: dict[str, dict[str, Any]] = {}
+        # Keys carry this process's token: image requests restored from a job directory after
+        # a graceful stop belong to listings of the stopped process and must fill nothing here.
+        self._run = uuid.uuid4().hex[:12]
         self._next = 0
 
     def start(
@@ -114,7 +120,7 @@ class Gallery:
         if waiting.complete():
             listing.images = list(waiting.results)  # type: ignore[arg-type]
             return listing, []
-        key, self._next = self._next, self._next + 1
+        key, self._next = f"{self._run}:{self._next}", self._next + 1
         self.waiting[key] = waiting
         requests = [
             Request(
@@ -126,7 +132,8 @@ class Gallery:
                     "lg_wait": key,
                     "lg_position": position,
                     "download_maxsize": self.max_bytes,
-                    "handle_httpstatus_all": True,
+                    # Errors come to the callback (and are kept); redirects are still followed.
+                    "handle_httpstatus_list": ERROR_STATUSES,
                 },
                 priority=IMAGE_PRIORITY,
                 dont_filter=True,
@@ -139,6 +146,8 @@ class Gallery:
     def answered(self, response: Response) -> Listing | None:
         """Record one image; the listing once its whole gallery has answered."""
         result = image_result(response, self.max_pixels)
+        if len(self.fetched) >= FETCHED_LIMIT:
+            self.fetched.pop(next(iter(self.fetched)))
         self.fetched.setdefault(response.request.url if response.request else response.url, result)
         return self._fill(response.meta, result)
 
@@ -151,8 +160,8 @@ class Gallery:
         )
 
     def _fill(self, meta: dict[str, Any], result: dict[str, Any]) -> Listing | None:
-        waiting = self.waiting.get(meta.get("lg_wait", -1))
-        if waiting is None:  # restored from a job directory after a graceful stop
+        waiting = self.waiting.get(meta.get("lg_wait", ""))
+        if waiting is None:  # restored from a job directory: its listing's page is fetched again
             return None
         waiting.results[meta["lg_position"]] = result
         if not waiting.complete():

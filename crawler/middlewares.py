@@ -110,6 +110,8 @@ class AddressGuard:
         return cls(crawler)
 
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        if len(self.cache) > 10_000:  # hosts seen; a crawl of many shops must not grow it forever
+            self.cache.clear()
         if reason := refusal(request.url, self.allow_private, self.cache):
             log.warning(reason)
             if self.stats:
@@ -215,6 +217,9 @@ class Evidence:
     def process_response(
         self, request: Request, response: Response, spider: Spider | None = None
     ) -> Response:
+        # A retried or redirected request carries the meta of its first answer: start clean.
+        request.meta.pop("lg_block", None)
+        request.meta.pop("lg_capture", None)
         headers = [
             (k.decode("latin-1"), v.decode("latin-1"))
             for k, values in response.headers.items()

@@ -20,6 +20,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -171,12 +172,27 @@ def run(config_path: Path, name: str, sweep_id: int) -> int:
     return 0
 
 
+def die_with_parent() -> None:
+    """Be killed when the sweep that started this crawl dies (Linux ``PR_SET_PDEATHSIG``), so a
+    sweep killed with SIGKILL leaves no crawl behind to race the next one."""
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the sweep died before the request was made
+        os._exit(1)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m listingguard.crawl", description=__doc__)
     parser.add_argument("--config", type=Path, required=True)
     parser.add_argument("--marketplace", required=True)
     parser.add_argument("--sweep", type=int, required=True)
     args = parser.parse_args(argv)
+    die_with_parent()
     return run(args.config, args.marketplace, args.sweep)
 
 

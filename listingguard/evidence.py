@@ -41,6 +41,10 @@ def _check(f, row: dict) -> str | None:
     record_id = record.rec_headers.get_header("WARC-Record-ID")
     if record_id != row["warc_record_id"]:
         return "a different record is at the stored offset"
+    if record.rec_headers.get_header("WARC-Target-URI") != row["url"]:
+        return "the record names a different URL"
+    if record.rec_headers.get_header("WARC-Date") != row["captured_at"]:
+        return "the record's capture time has changed"
     if record.rec_type == "revisit":
         if record.rec_headers.get_header("WARC-Payload-Digest") != warc_digest(row["sha256"]):
             return "revisit record names a different payload"
@@ -60,7 +64,7 @@ def _check(f, row: dict) -> str | None:
 def verify(db: Database, evidence_root: Path) -> tuple[int, list[Problem]]:
     """(captures checked, problems): every capture in the store, file by file."""
     rows = db.query(
-        "SELECT id, url, warc_file, warc_offset, warc_record_id, sha256 FROM captures "
+        "SELECT id, url, captured_at, warc_file, warc_offset, warc_record_id, sha256 FROM captures "
         "ORDER BY warc_file, warc_offset"
     )
     checked = 0

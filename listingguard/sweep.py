@@ -27,6 +27,7 @@ from listingguard.config import Config
 from listingguard.errors import ListingGuardError
 
 POLL_S = 0.3
+STOP_TIMEOUT_S = 120  # a crawl asked to stop finishes its requests in flight first
 
 
 @dataclass
@@ -149,16 +150,28 @@ def crawl(
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with log_path.open("ab") as log:
-        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, env=env)
+        # Its own session, so a Ctrl-C in the terminal reaches the sweep only, which then asks
+        # the crawl to stop once (a second signal would make Scrapy stop uncleanly). The crawl
+        # dies with the sweep (listingguard.crawl.die_with_parent), so none runs on its own.
+        proc = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            env=env,
+            start_new_session=True,
+        )
         try:
             while proc.poll() is None:
                 if on_progress:
                     on_progress(sweep_counts(db, sweep_id))
                 time.sleep(POLL_S)
         except BaseException:
-            # Ctrl-C or SIGTERM of the sweep: let the crawl save its state, then go.
             proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=60)
+            try:
+                proc.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()  # the next sweep starts this crawl over, skipping what it stored
+                proc.wait()
             raise
         out = proc.stdout.read().decode("utf-8", "replace") if proc.stdout else ""
     summary: dict[str, Any] = {}
@@ -235,6 +248,8 @@ def _finish(db: Database, crawl_result: CrawlResult) -> dict[str, Any]:
     summary = crawl_result.summary
     errors = int(summary.get("errors", 0)) + (1 if crawl_result.returncode else 0)
     status = db["sweeps"].get(crawl_result.sweep_id)["status"]
+    if status == "running":  # stopped gracefully: left to the next sweep to resume
+        return counts | {"new_findings": new, "errors": errors, "status": status}
     if status == "matching":
         status = "finished"
     with store.transaction(db):

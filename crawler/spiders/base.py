@@ -11,7 +11,7 @@ arguments for a crawl by hand::
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import scrapy
 from scrapy import signals
@@ -43,6 +43,9 @@ class MarketplaceSpider(scrapy.Spider):
 
     name = "base"
     options: dict[str, Any]
+    # Bot walls usually answer 403, 429 or 503: after the retries they come to the callbacks,
+    # to be recorded as blocked (or as a failed page), not dropped unseen.
+    handle_httpstatus_list: ClassVar[list[int]] = [401, 403, 405, 429, 503]
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> MarketplaceSpider:
@@ -87,10 +90,14 @@ class MarketplaceSpider(scrapy.Spider):
         """The first requests of a crawl, from the start URLs."""
         raise NotImplementedError
 
-    def blocked(self, response: Response) -> Blocked | None:
-        """A Blocked item when the Evidence middleware saw a bot wall in this response."""
+    def blocked(self, response: Response) -> Blocked | Page | None:
+        """A Blocked item when the Evidence middleware saw a bot wall in this response; a Page
+        (an error, counted and kept) for any other refusal; None for a page to read."""
         block = response.meta.get("lg_block")
         if block is None:
+            if response.status >= 400:
+                self.logger.warning("HTTP %s at %s", response.status, response.url)
+                return self.page(response, f"HTTP {response.status}")
             return None
         self.logger.warning("blocked at %s: %s (%s)", response.url, block.provider, block.reason)
         return Blocked(
