@@ -465,7 +465,7 @@ def test_config_marks_are_stored_trimmed_and_nfc(runner: CliRunner, workspace: P
             "jurisdictions: expected a list of country codes",
         ),
         (
-            'start_urls = ["http://127.0.0.1:8700/search?q=luma"]',
+            'start_urls = ["http://127.0.0.1:8700/jsonld/search?q=luma"]',
             'start_urls = ["https://x y"]',
             "start_urls: expected a list of http(s) URLs",
         ),
