@@ -30,24 +30,9 @@ from crawler.extract.common import (
     price_amount,
     unique_urls,
 )
-from crawler.items import Listing
+from crawler.items import LISTING_FIELDS, Listing
 
-FIELDS = (
-    "listing_id",
-    "title",
-    "description",
-    "brand",
-    "price",
-    "currency",
-    "image_urls",
-    "seller_id",
-    "seller_name",
-    "seller_url",
-    "seller_location",
-    "availability",
-    "sales",
-    "canonical_url",
-)
+FIELDS = (*(f for f in LISTING_FIELDS if f != "url"), "image_urls")
 """The fields a rule may fill: the ``Listing`` fields a page shows (``url`` is the page's own)."""
 
 _URL_FIELDS = frozenset({"seller_url", "canonical_url"})

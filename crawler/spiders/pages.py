@@ -42,12 +42,17 @@ class PageSpider(MarketplaceSpider):
             self._extractor = LinkExtractor(allow=tuple(patterns), unique=True)
         return self._extractor
 
-    def parse_search(self, response: Response) -> Iterator[Any]:
+    def unreadable(self, response: Response) -> Iterator[Any]:
+        """A bot wall, an error or a response that is not text: what to record instead."""
         if blocked := self.blocked(response):
             yield blocked
-            return
-        if not isinstance(response, TextResponse):
+        elif not isinstance(response, TextResponse):
             self.logger.warning("not a text page: %s", response.url)
+            yield self.page(response, "not text")
+
+    def parse_search(self, response: Response) -> Iterator[Any]:
+        if instead := list(self.unreadable(response)):
+            yield from instead
             return
         listing = self.extract(response.text, response.url)
         if listing is not None:  # a start URL may be a listing itself
@@ -75,11 +80,8 @@ class PageSpider(MarketplaceSpider):
         return None
 
     def parse_listing(self, response: Response) -> Iterator[Any]:
-        if blocked := self.blocked(response):
-            yield blocked
-            return
-        if not isinstance(response, TextResponse):
-            self.logger.warning("not a text page: %s", response.url)
+        if instead := list(self.unreadable(response)):
+            yield from instead
             return
         listing = self.extract(response.text, response.url)
         if listing is None:
