@@ -140,6 +140,10 @@ def run(config_path: Path, name: str, sweep_id: int) -> int:
 
     config = load(config_path)
     market = config.marketplaces[name]
+    lock = _lock(config, name)
+    if lock is None:
+        print(json.dumps({"marketplace": name, "finish_reason": "locked"}), flush=True)
+        return 3
     db = store.open_store(config.workspace.database)
     settings = settings_for(config, name, market, sweep_id, db)
     db.conn.close()
@@ -170,6 +174,22 @@ def run(config_path: Path, name: str, sweep_id: int) -> int:
     }
     print(json.dumps(summary), flush=True)
     return 0
+
+
+def _lock(config: Config, name: str) -> Any:
+    """An exclusive lock on this marketplace's crawl, held until the process ends; None when
+    another crawl of it is running (two would double the load on the site and race the store)."""
+    import fcntl
+
+    path = config.workspace.database.parent / ".crawl-jobs" / f"{_safe(name)}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
 
 
 def die_with_parent() -> None:

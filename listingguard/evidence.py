@@ -48,6 +48,8 @@ def _check(f, row: dict) -> str | None:
     if record.rec_type == "revisit":
         if record.rec_headers.get_header("WARC-Payload-Digest") != warc_digest(row["sha256"]):
             return "revisit record names a different payload"
+        if not row.get("payload_held"):
+            return "revisit record whose original payload is not in the evidence"
         return None
     digest = hashlib.sha256()
     try:
@@ -64,8 +66,10 @@ def _check(f, row: dict) -> str | None:
 def verify(db: Database, evidence_root: Path) -> tuple[int, list[Problem]]:
     """(captures checked, problems): every capture in the store, file by file."""
     rows = db.query(
-        "SELECT id, url, captured_at, warc_file, warc_offset, warc_record_id, sha256 FROM captures "
-        "ORDER BY warc_file, warc_offset"
+        "SELECT c.id, c.url, c.captured_at, c.warc_file, c.warc_offset, c.warc_record_id, "
+        "c.sha256, EXISTS (SELECT 1 FROM captures o WHERE o.sha256 = c.sha256 "
+        "AND o.record_type = 'response') AS payload_held "
+        "FROM captures c ORDER BY c.warc_file, c.warc_offset"
     )
     checked = 0
     problems: list[Problem] = []

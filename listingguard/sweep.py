@@ -227,7 +227,7 @@ def _crawled(db: Database, result: CrawlResult) -> None:
     """Record how the crawl ended: ``matching`` when it completed, ``running`` (resumable)
     when it was stopped gracefully, ``failed`` otherwise (what it stored is matched anyway)."""
     reason = result.summary.get("finish_reason")
-    if reason == "shutdown":
+    if reason in ("shutdown", "locked"):  # stopped, or another crawl of it is running: resumable
         status = "running"
     elif reason in ("finished", "max_listings") and result.returncode == 0:
         status = "matching"

@@ -87,6 +87,11 @@ def print_sweep(summary: dict[str, Any]) -> None:
                 f"{escape(m['marketplace'])}: {m['blocked']} pages were bot walls (CAPTCHA): "
                 "recorded as blocked; slow down or crawl from an allowed address."
             )
+        if m.get("status") == "running" and not m.get("listings"):
+            err.print(
+                f"{escape(m['marketplace'])}: not crawled: another sweep of it is running, or it "
+                "was stopped; run listingguard sweep again to resume it"
+            )
         if m.get("status") == "failed":
             err.print(f"{escape(m['marketplace'])}: the crawl failed; see {escape(m['log'] or '')}")
 

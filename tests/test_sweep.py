@@ -228,3 +228,17 @@ def test_an_unreachable_site_is_an_error_not_a_crash(tmp_path) -> None:
     woo = summary["marketplaces"][0]
     assert woo["listings"] == 0 and woo["errors"] >= 1
     shutil.rmtree(tmp_path / "ws" / "evidence", ignore_errors=True)
+
+
+def test_a_marketplace_already_being_crawled_is_not_crawled_twice(market, tmp_path) -> None:
+    import fcntl
+
+    config = demo_workspace(tmp_path / "ws", market.base_url, only=("demo-woo",))
+    lock_path = config.parent / ".crawl-jobs" / "demo-woo.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as a crawl of another sweep would
+        first = sweep(config)["marketplaces"][0]
+    assert first["status"] == "running" and first["listings"] == 0
+    second = sweep(config)["marketplaces"][0]
+    assert second["resumed"] and second["status"] == "finished" and second["listings"] > 0
