@@ -34,10 +34,11 @@ from listingguard.config import Config, Marketplace, load
 
 
 def jobdir(config: Config, sweep_id: int, name: str) -> Path:
-    return config.workspace.database.parent / ".crawl-jobs" / f"sweep-{sweep_id}-{_safe(name)}"
+    return config.workspace.database.parent / ".crawl-jobs" / f"sweep-{sweep_id}-{safe_name(name)}"
 
 
-def _safe(name: str) -> str:
+def safe_name(name: str) -> str:
+    """A marketplace name fit for a file name (config.toml keys may hold any character)."""
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
 
 
@@ -80,7 +81,7 @@ def settings_for(
     options = {"name": name, **_plain(dataclasses.asdict(market))}
     evidence = config.workspace.evidence
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
-    warc = evidence / "warc" / _safe(name) / f"sweep-{sweep_id}-{stamp}-{os.getpid()}.warc.gz"
+    warc = evidence / "warc" / safe_name(name) / f"sweep-{sweep_id}-{stamp}-{os.getpid()}.warc.gz"
     settings.setdict(
         {
             "USER_AGENT": user_agent(config),
@@ -181,7 +182,7 @@ def _lock(config: Config, name: str) -> Any:
     another crawl of it is running (two would double the load on the site and race the store)."""
     import fcntl
 
-    path = config.workspace.database.parent / ".crawl-jobs" / f"{_safe(name)}.lock"
+    path = config.workspace.database.parent / ".crawl-jobs" / f"{safe_name(name)}.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = path.open("a")
     try:

@@ -24,6 +24,7 @@ from sqlite_utils import Database
 
 from listingguard import findings, imaging, store
 from listingguard.config import Config
+from listingguard.crawl import safe_name
 from listingguard.errors import ListingGuardError
 
 POLL_S = 0.3
@@ -136,7 +137,7 @@ def crawl(
     """Run one marketplace's crawl in a subprocess; (exit code, its summary, its log file)."""
     logs = config.workspace.reports / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    log_path = logs / f"sweep-{sweep_id}-{name}.log"
+    log_path = logs / f"sweep-{sweep_id}-{safe_name(name)}.log"
     command = [
         sys.executable,
         "-m",
