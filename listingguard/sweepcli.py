@@ -92,6 +92,13 @@ def print_sweep(summary: dict[str, Any]) -> None:
                 f"{escape(m['marketplace'])}: not crawled: another sweep of it is running, or it "
                 "was stopped; run listingguard sweep again to resume it"
             )
+        if m.get("status") == "finished" and not m.get("pages") and m.get("errors"):
+            err.print(
+                f"{escape(m['marketplace'])}: nothing could be fetched ({m['errors']} errors: the "
+                f"site is unreachable?); see {escape(m.get('log') or '')}. The demo marketplaces "
+                "of the example config run only inside 'listingguard demo' (or: python -m "
+                "listingguard.demo.market --port 8700)."
+            )
         if m.get("status") == "failed":
             err.print(f"{escape(m['marketplace'])}: the crawl failed; see {escape(m['log'] or '')}")
 
