@@ -15,6 +15,7 @@ seen.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import uuid
@@ -63,7 +64,9 @@ def image_result(response: Response, max_pixels: int) -> dict[str, Any]:
         "bytes": len(response.body),
     }
     if capture is not None:
-        result["sha256"] = capture.sha256
+        # The image's own identity is its decoded bytes (the capture's hash is of the bytes as
+        # sent, which differ when a server compresses them).
+        result["sha256"] = hashlib.sha256(response.body).hexdigest()
     if response.status != 200:
         result["error"] = f"HTTP {response.status}"
     elif not response.body:

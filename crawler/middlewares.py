@@ -7,9 +7,10 @@ private, link-local or otherwise non-public address unless the marketplace is ma
 (``LG_ALLOW_PRIVATE``: loopback and private only; link-local never), and ``GuardedResolver`` checks again at connection time, so a DNS
 answer that changes between the check and the connection (rebinding) is refused too.
 
-``Evidence`` writes each response to the WARC log before any spider or pipeline sees it, and
-looks for bot walls (``crawler.blocks``) so that a CAPTCHA served with status 200 is recorded as
-blocked, never parsed as an empty listing.
+``Evidence`` writes each response to the WARC log as it arrived, before any other middleware,
+spider or pipeline sees it; ``BotWall`` looks for bot walls (``crawler.blocks``) in the decoded
+page, so that a CAPTCHA served with status 200 is recorded as blocked, never parsed as an empty
+listing.
 """
 
 from __future__ import annotations
@@ -193,12 +194,22 @@ class SlowDown:
         return slot.delay
 
 
-class Evidence:
-    """Writes every response to the WARC log and flags bot walls, before anything parses it.
+def _headers(response: Response) -> list[tuple[str, str]]:
+    return [
+        (k.decode("latin-1"), v.decode("latin-1"))
+        for k, values in response.headers.items()
+        for v in values
+    ]
 
-    The capture goes into ``request.meta["lg_capture"]``; a detected block into
-    ``request.meta["lg_block"]``. Payloads in ``LG_KNOWN_PAYLOADS`` (SHA-256 → (URL, WARC date)
-    of a record the store already holds) are written as revisits.
+
+class Evidence:
+    """Writes every response to the WARC log as it arrived, before anything else sees it.
+
+    It sits above the redirect and decompression middlewares, so redirect hops are archived too
+    and bodies are kept as sent (a gzip body with its ``Content-Encoding``). The capture of the
+    final answer goes into ``request.meta["lg_capture"]``. Image payloads in
+    ``LG_KNOWN_PAYLOADS`` (SHA-256 → (URL, WARC date) of a record the store already holds) are
+    written as revisits.
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -220,18 +231,13 @@ class Evidence:
         # A retried or redirected request carries the meta of its first answer: start clean.
         request.meta.pop("lg_block", None)
         request.meta.pop("lg_capture", None)
-        headers = [
-            (k.decode("latin-1"), v.decode("latin-1"))
-            for k, values in response.headers.items()
-            for v in values
-        ]
         if self.warc is not None:
             sha = hashlib.sha256(response.body).hexdigest()
             image = request.meta.get("lg_kind") == "image"
             capture = self.warc.write(
                 response.url,
                 response.status,
-                headers,
+                _headers(response),
                 response.body,
                 protocol=response.protocol or "HTTP/1.1",
                 revisit_of=self.known.get(sha) if image else None,
@@ -240,14 +246,30 @@ class Evidence:
             request.meta["lg_capture"] = capture
             if self.stats:
                 self.stats.inc_value("listingguard/captured_bytes", capture.bytes)
-        if request.meta.get("lg_kind", "page") == "page":
-            block = blocks.detect(response.status, headers, response.body, response.url)
-            if block is not None:
-                request.meta["lg_block"] = block
-                if self.stats:
-                    self.stats.inc_value("listingguard/blocked")
         return response
 
     def close(self, spider: Spider | None = None) -> None:
         if self.warc is not None:
             self.warc.close()
+
+
+class BotWall:
+    """Flags a CAPTCHA or bot-wall page (``request.meta["lg_block"]``), on the decoded body."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> BotWall:
+        return cls(crawler)
+
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Response:
+        if request.meta.get("lg_kind", "page") == "page":
+            block = blocks.detect(response.status, _headers(response), response.body, response.url)
+            if block is not None:
+                request.meta["lg_block"] = block
+                if self.stats:
+                    self.stats.inc_value("listingguard/blocked")
+        return response

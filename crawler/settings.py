@@ -50,10 +50,11 @@ LG_ALLOW_PRIVATE = False
 DOWNLOADER_MIDDLEWARES = {
     # After robots.txt (100), before anything is downloaded: refuse non-public addresses.
     "crawler.middlewares.AddressGuard": 150,
-    # Responses pass middlewares from high to low numbers: this runs after decompression (590)
-    # and redirects (600), before retries (550), so each answer that arrived is kept.
-    "crawler.middlewares.Evidence": 580,
-    # Before retries (550) see a 429 or 503: the site's slot waits longer first.
+    # Responses pass middlewares from high to low numbers. Evidence runs first, above redirects
+    # (600) and decompression (590): every answer is kept as it arrived, redirect hops too.
+    "crawler.middlewares.Evidence": 650,
+    # On the decoded page, before retries (550): spot bot walls; back off on 429 and 503.
+    "crawler.middlewares.BotWall": 580,
     "crawler.middlewares.SlowDown": 560,
 }
 ITEM_PIPELINES = {

@@ -53,7 +53,7 @@ def _check(f, row: dict) -> str | None:
         return None
     digest = hashlib.sha256()
     try:
-        stream = record.content_stream()
+        stream = record.raw_stream  # the payload as sent, not decoded by its Content-Encoding
         while chunk := stream.read(CHUNK):
             digest.update(chunk)
     except (OSError, EOFError, ValueError) as exc:

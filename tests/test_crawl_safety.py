@@ -6,6 +6,7 @@ of a small HTTP server on 127.0.0.1 that misbehaves on purpose.
 
 from __future__ import annotations
 
+import gzip
 import json
 import sqlite3
 import subprocess
@@ -165,6 +166,11 @@ class Site:
                         return self._send(503, "text/plain", b"busy", {"Retry-After": "2"})
                     return self._send(200, "application/json", site._products(),
                                       {"X-WP-TotalPages": "1"})  # fmt: skip
+                if path == "/shop/search":  # compressed, as most sites send pages
+                    body = gzip.compress(site.files[path][1])
+                    return self._send(200, "text/html", body, {"Content-Encoding": "gzip"})
+                if path == "/shop/moved":
+                    return self._send(301, "text/plain", b"", {"Location": "/shop/search"})
                 if path in site.files:
                     return self._send(200, *site.files[path])
                 return self._send(404, "text/plain", b"no")
@@ -216,7 +222,7 @@ def swept(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Site]:
             + f'\n[marketplaces.unwell-woo]\nkind = "woocommerce"\nstart_urls = ["{site.base}/"]\n'
             "local = true\ndelay = 0.0\n"
             f'\n[marketplaces.hostile-shop]\nkind = "structured"\n'
-            f'start_urls = ["{site.base}/shop/search"]\nlisting_links = ["/shop/item/"]\n'
+            f'start_urls = ["{site.base}/shop/moved"]\nlisting_links = ["/shop/item/"]\n'
             "local = true\ndelay = 0.0\n",
             "utf-8",
         )
@@ -271,3 +277,21 @@ def test_hostile_pages_are_stored_as_text_cut_to_size(swept: tuple[Path, Site]) 
     assert [u for u in fetched if u.endswith("/img/ok.jpg")]
     code = CliRunner().invoke(cli, ["evidence", "verify", "--config", str(config)]).exit_code
     assert code == 0
+
+
+def test_evidence_keeps_redirects_and_compressed_bodies_as_sent(swept: tuple[Path, Site]) -> None:
+    from warcio.archiveiterator import ArchiveIterator
+
+    config = swept[0]
+    records = []
+    for path in (config.parent / "evidence" / "warc").rglob("*.warc.gz"):
+        with path.open("rb") as f:
+            for record in ArchiveIterator(f):
+                if record.rec_type == "response":
+                    raw = record.raw_stream.read()
+                    records.append((record.rec_headers.get_header("WARC-Target-URI"),
+                                    record.http_headers.get_statuscode(), raw))  # fmt: skip
+    moved = [r for r in records if r[0].endswith("/shop/moved")]
+    assert moved and moved[0][1] == "301"  # the redirect hop is archived
+    search = [r for r in records if r[0].endswith("/shop/search")]
+    assert search and search[0][2][:2] == b"\x1f\x8b"  # the body as sent: gzip
