@@ -19,6 +19,7 @@ import hashlib
 import io
 import os
 from dataclasses import asdict, dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import BinaryIO
 
@@ -88,7 +89,7 @@ class WarcLog:
         """Write one response; ``revisit_of`` (URL, WARC date) stores a known payload as a revisit."""
         sha = sha256 or hashlib.sha256(body).hexdigest()
         when = utc_now()
-        http = StatusAndHeaders(f"{status} {_reason(status)}", headers, protocol=protocol)
+        http = StatusAndHeaders(f"{status} {reason_phrase(status)}", headers, protocol=protocol)
         warc_headers = {"WARC-Date": when, "WARC-Payload-Digest": warc_digest(sha)}
         if revisit_of:
             record = self._writer.create_revisit_record(
@@ -151,9 +152,8 @@ def _header(headers: list[tuple[str, str]], name: str) -> str | None:
     return next((v for k, v in headers if k.lower() == name), None)
 
 
-def _reason(status: int) -> str:
-    from http import HTTPStatus
-
+def reason_phrase(status: int) -> str:
+    """The standard phrase of an HTTP status ("Not Found"), for a status line."""
     try:
         return HTTPStatus(status).phrase
     except ValueError:

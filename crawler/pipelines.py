@@ -12,7 +12,6 @@ import logging
 import re
 from typing import Any
 
-from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from crawler.items import Blocked, Listing, Page
@@ -34,16 +33,9 @@ def _clean_text(value: Any, limit: int) -> str | None:
 class CleanListing:
     """Drops what cannot be stored (no id or URL), cuts oversized fields, caps the gallery.
 
-    Pages are hostile: a title of a megabyte or a gallery of ten thousand URLs must not reach
-    the store or the image fetcher.
+    Pages are hostile: a title of a megabyte must not reach the store. (The gallery was capped
+    and filtered before its images were fetched: ``crawler.gallery.Gallery.start``.)
     """
-
-    def __init__(self, images_per_listing: int) -> None:
-        self.images_per_listing = images_per_listing
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> CleanListing:
-        return cls(crawler.settings.getint("LG_IMAGES_PER_LISTING", 12))
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
         if isinstance(item, Blocked | Page):
@@ -58,6 +50,4 @@ class CleanListing:
             setattr(item, name, _clean_text(getattr(item, name), MAX_TEXT.get(name, MAX_FIELD)))
         if item.price is not None and not (0 <= item.price < 1e12):
             item.price = None
-        urls = [u for u in dict.fromkeys(item.image_urls) if u.startswith(("http://", "https://"))]
-        item.image_urls = urls[: self.images_per_listing]
         return item

@@ -9,7 +9,8 @@ has no body of its own: its payload digest header must still name the same SHA-2
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import itertools
+import operator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,7 +74,7 @@ def verify(db: Database, evidence_root: Path) -> tuple[int, list[Problem]]:
     )
     checked = 0
     problems: list[Problem] = []
-    for name, group in _by_file(rows):
+    for name, group in itertools.groupby(rows, key=operator.itemgetter("warc_file")):
         path = evidence_root / name if name else None
         if path is None or not path.is_file():
             for row in group:
@@ -86,16 +87,3 @@ def verify(db: Database, evidence_root: Path) -> tuple[int, list[Problem]]:
                 if problem := _check(f, row):
                     problems.append(Problem(row["id"], row["url"], name, problem))
     return checked, problems
-
-
-def _by_file(rows: Iterator[dict]) -> Iterator[tuple[str | None, list[dict]]]:
-    current: str | None = None
-    group: list[dict] = []
-    for row in rows:
-        if group and row["warc_file"] != current:
-            yield current, group
-            group = []
-        current = row["warc_file"]
-        group.append(row)
-    if group:
-        yield current, group

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -233,15 +233,10 @@ def match_listings(
     path = str(Path(config.path).resolve())
 
     def start(batch: list[int]) -> tuple[Any, ...]:
-        if executor is not None:
-            try:
-                return (executor.submit(match_batch, path, batch),)
-            except RuntimeError:
-                pass
-        return (match_batch(path, batch),)
+        return (imaging.run_in(executor, match_batch, path, batch),)
 
     def finish(job: Any) -> None:
-        batch = job.result() if hasattr(job, "result") else job
+        batch = job.result() if isinstance(job, Future) else job
         for lid, findings in batch:
             _write(db, config, lid, findings, result, sweep_ids or {})
             if tick:

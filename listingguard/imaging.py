@@ -92,15 +92,19 @@ def outcome(job: Future | Analysis | str) -> Analysis | str:
         return f"could not be analysed ({type(exc).__name__})"
 
 
-def submit(executor: Executor | None, data: bytes, limits: Any) -> Future | Analysis | str:
-    """Analyse in ``executor`` (or here when there is none, or it has broken down)."""
-    args = (data, limits.max_image_bytes, limits.max_image_pixels)
+def run_in(executor: Executor | None, fn: Callable[..., R], *args: Any) -> Future | R:
+    """``fn(*args)`` in ``executor`` (a Future), or here when there is none or it has broken down."""
     if executor is not None:
         try:
-            return executor.submit(analyse, *args)
+            return executor.submit(fn, *args)
         except RuntimeError:  # BrokenProcessPool, or a pool shut down: carry on in this process
             pass
-    return analyse(*args)
+    return fn(*args)
+
+
+def submit(executor: Executor | None, data: bytes, limits: Any) -> Future | Analysis | str:
+    """Analyse in ``executor`` (or here when there is none, or it has broken down)."""
+    return run_in(executor, analyse, data, limits.max_image_bytes, limits.max_image_pixels)
 
 
 @contextmanager

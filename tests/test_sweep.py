@@ -18,11 +18,10 @@ import pytest
 from click.testing import CliRunner
 
 from listingguard import store
-from listingguard.demo import build, catalogue_source
+from listingguard.demo import build, catalogue_source, tour
 from listingguard.demo.market import DemoMarket
+from listingguard.demo.tour import set_marketplace_key
 from tests.conftest import run
-
-DEMO_PORT = "http://127.0.0.1:8700"
 
 
 def demo_workspace(directory: Path, base_url: str, only: tuple[str, ...] = ()) -> Path:
@@ -30,22 +29,13 @@ def demo_workspace(directory: Path, base_url: str, only: tuple[str, ...] = ()) -
     result = build(directory)
     result.workspace.close()
     config = directory / "config.toml"
-    text = config.read_text("utf-8").replace(DEMO_PORT, base_url)
+    tour.point_at(config, base_url)
+    text = config.read_text("utf-8")
     for name in ("demo-jsonld", "demo-html", "demo-shopify", "demo-woo"):
         if only and name not in only:
-            text = set_key(text, name, "enabled", "false")
+            text = set_marketplace_key(text, name, "enabled", "false")
     config.write_text(text, "utf-8")
     return config
-
-
-def set_key(text: str, marketplace: str, key: str, value: str) -> str:
-    """config.toml text with ``key = value`` in the table of ``marketplace`` (set or replaced)."""
-    header = f"[marketplaces.{marketplace}]\n"
-    start = text.index(header) + len(header)
-    end = text.find("\n[", start)
-    end = len(text) if end < 0 else end
-    lines = [ln for ln in text[start:end].split("\n") if not ln.startswith(f"{key} =")]
-    return text[:start] + f"{key} = {value}\n" + "\n".join(lines) + text[end:]
 
 
 def sweep(config: Path, *args: str) -> dict:
@@ -201,7 +191,9 @@ def test_evidence_verify_catches_a_modified_capture(market, tmp_path) -> None:
 
 def test_a_site_that_is_not_local_may_not_point_at_loopback(market, tmp_path) -> None:
     config = demo_workspace(tmp_path / "ws", market.base_url, only=("demo-woo",))
-    config.write_text(set_key(config.read_text("utf-8"), "demo-woo", "local", "false"), "utf-8")
+    config.write_text(
+        set_marketplace_key(config.read_text("utf-8"), "demo-woo", "local", "false"), "utf-8"
+    )
 
     def served() -> int:
         return sum(n for path, n in market.hits.items() if path.startswith(("/woo/", "/robots")))

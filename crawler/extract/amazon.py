@@ -20,6 +20,7 @@ from crawler.extract.common import (
     availability,
     clean,
     json_after,
+    page,
     price_amount,
     unique_urls,
 )
@@ -65,11 +66,8 @@ _SALES = re.compile(r"\d[\d.,]*\s*[KkMm]?\+?\s+bought in (?:the )?past (?:day|we
 
 def extract(html: str, url: str) -> Listing | None:
     """The listing an Amazon product page shows, or None when the page is not one."""
-    if not isinstance(html, str) or not html.strip():
-        return None
-    try:
-        sel = Selector(text=html)
-    except ValueError:
+    sel = page(html)
+    if sel is None:
         return None
     title = _text(sel, "#productTitle") or _text(sel, "#title")
     asin = _asin(sel, url)

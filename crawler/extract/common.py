@@ -13,12 +13,24 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from parsel import Selector
 from price_parser import Price
 from w3lib.url import safe_url_string
 
 from matcher.prices import currency_code, parse_price
 
 _SPACE = re.compile(r"\s+")
+
+
+def page(html: Any) -> Selector | None:
+    """The page parsed for CSS and XPath, or None when it is no page at all (not text, empty,
+    or refused by lxml): every extractor answers None for those rather than raising."""
+    if not isinstance(html, str) or not html.strip():
+        return None
+    try:
+        return Selector(text=html)
+    except ValueError:  # lxml refuses the text altogether
+        return None
 
 
 def clean(text: Any, *, unescape: bool = False) -> str | None:

@@ -18,6 +18,7 @@ from crawler.extract.common import (
     after_label,
     clean,
     json_after,
+    page,
     price_amount,
     unique_urls,
     url_id,
@@ -41,11 +42,8 @@ _GALLERY = re.compile(r"""['"]imgArr['"]\s*:""")
 
 def extract(html: str, url: str) -> Listing | None:
     """The listing an eBay item page shows, or None when the page is not one."""
-    if not isinstance(html, str) or not html.strip():
-        return None
-    try:
-        sel = Selector(text=html)
-    except ValueError:
+    sel = page(html)
+    if sel is None:
         return None
     title = _title(sel)
     item_id = _item_id(sel, url)

@@ -23,6 +23,7 @@ from crawler.extract.common import (
     after_label,
     availability,
     clean,
+    page,
     price_amount,
     unique_urls,
     url_id,
@@ -43,11 +44,8 @@ _FIELDS = (
 
 def extract(html: str, url: str) -> Listing | None:
     """The listing a product page describes in structured data, or None when it describes none."""
-    if not isinstance(html, str) or not html.strip():
-        return None
-    try:
-        sel = Selector(text=html)
-    except ValueError:  # lxml refuses the text altogether
+    sel = page(html)
+    if sel is None:
         return None
     records = [rec for rec in records_of(html, url, sel=sel) if rec]
     if not any(rec.get("is_product") for rec in records):
@@ -79,11 +77,9 @@ def extract(html: str, url: str) -> Listing | None:
 
 def records_of(html: str, url: str, *, sel: Selector | None = None) -> list[dict[str, Any]]:
     """One flat record per source (JSON-LD, microdata, RDFa, OpenGraph), best source first."""
+    sel = sel if sel is not None else page(html)
     if sel is None:
-        try:
-            sel = Selector(text=html)
-        except ValueError:
-            return []
+        return []
     data: dict[str, list[Any]] = {}
     syntaxes = _syntaxes_present(html)
     try:

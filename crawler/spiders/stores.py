@@ -7,7 +7,7 @@ exact and far lighter to crawl than their HTML. A start URL is the shop's base U
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -28,6 +28,22 @@ class ApiSpider(MarketplaceSpider):
     """Shared JSON handling: a bot wall or a body that is not the API's JSON is reported."""
 
     name = "api"
+
+    def emit_products(
+        self, response: Response, parse: Callable[[Any], list[Any]]
+    ) -> Generator[Any, None, int]:
+        """The listings of one API answer (``parse`` turns its JSON into listings); an answer of
+        the wrong shape, or with none, is kept as a page. Returns how many listings it held."""
+        try:
+            listings = parse(self.json_of(response))
+        except ExtractError as exc:
+            self.logger.warning("%s: %s", response.url, exc)
+            listings = []
+        if not listings:
+            yield self.page(response, "api")
+        for listing in listings:
+            yield from self.emit(listing, response)
+        return len(listings)
 
     def json_of(self, response: Response) -> Any:
         try:
@@ -92,23 +108,17 @@ class ShopifySpider(ApiSpider):
             yield blocked
             return
         base = response.meta["lg_base"]
-        try:
-            listings = shopify.parse_products(
-                self.json_of(response),
+        found = yield from self.emit_products(
+            response,
+            lambda data: shopify.parse_products(
+                data,
                 base,
                 currency=response.meta.get("lg_currency"),
                 shop_name=self.options.get("shop_name") or urlsplit(base).hostname,
-            )
-        except ExtractError as exc:
-            self.logger.warning("%s: %s", response.url, exc)
-            yield self.page(response, "api")
-            return
-        if not listings:
-            yield self.page(response, "api")
-        for listing in listings:
-            yield from self.emit(listing, response)
+            ),
+        )
         page = response.meta.get("lg_page")
-        if page and listings and page < self.max_pages:
+        if page and found and page < self.max_pages:
             url = f"{base}products.json?limit={PAGE_SIZE}&page={page + 1}"
             meta = {k: v for k, v in response.meta.items() if k in ("lg_base", "lg_currency")}
             yield scrapy.Request(url, self.parse_products, meta={**meta, "lg_page": page + 1})
@@ -135,21 +145,14 @@ class WooCommerceSpider(ApiSpider):
             yield blocked
             return
         base, page = response.meta["lg_base"], response.meta["lg_page"]
-        try:
-            listings = woocommerce.parse_products(self.json_of(response), base)
-        except ExtractError as exc:
-            self.logger.warning("%s: %s", response.url, exc)
-            yield self.page(response, "api")
-            return
-        if not listings:
-            yield self.page(response, "api")
-        for listing in listings:
-            yield from self.emit(listing, response)
+        found = yield from self.emit_products(
+            response, lambda data: woocommerce.parse_products(data, base)
+        )
         try:
             total = int(response.headers.get(b"X-WP-TotalPages", b"0"))
         except ValueError:
             total = 0
-        if listings and page < min(total, self.max_pages):
+        if found and page < min(total, self.max_pages):
             yield scrapy.Request(
                 self._url(base, page + 1),
                 self.parse_products,

@@ -24,12 +24,12 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from http import HTTPStatus
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from crawler.evidence import reason_phrase
 from listingguard.demo import fakes, pages
 from listingguard.demo.fakes import Fake, Truth
 
@@ -422,7 +422,7 @@ class _Server:
                     r = self.market.respond(parts[1])
                 except Exception as exc:  # the request boundary: a bug is a 500, the server goes on
                     r = Response(500, "text/plain; charset=utf-8", f"{type(exc).__name__}".encode())
-                headers = [f"HTTP/1.1 {r.status} {_reason(r.status)}",
+                headers = [f"HTTP/1.1 {r.status} {reason_phrase(r.status)}",
                            f"Content-Type: {r.content_type}", f"Content-Length: {len(r.body)}",
                            "Server: listingguard-demo/1",
                            *(f"{k}: {v}" for k, v in r.headers)]  # fmt: skip
@@ -450,12 +450,6 @@ class _Server:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=5)
         self.loop.close()
-
-
-def _reason(status: int) -> str:
-    with contextlib.suppress(ValueError):
-        return HTTPStatus(status).phrase
-    return "Unknown"
 
 
 def _toml_value(value: object) -> str:

@@ -33,6 +33,17 @@ def _where(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
+def set_marketplace_key(text: str, marketplace: str, key: str, value: str) -> str:
+    """config.toml text with ``key = value`` in the table of ``marketplace`` (set or replaced),
+    for tests and benchmarks that sweep part of the demo market."""
+    header = f"[marketplaces.{marketplace}]\n"
+    start = text.index(header) + len(header)
+    end = text.find("\n[", start)
+    end = len(text) if end < 0 else end
+    lines = [ln for ln in text[start:end].split("\n") if not ln.startswith(f"{key} =")]
+    return text[:start] + f"{key} = {value}\n" + "\n".join(lines) + text[end:]
+
+
 def grade(db: Any, truth: list[Any]) -> dict[str, Any]:
     """The sweep's findings against the market's ground truth, listing by listing (by URL)."""
     kinds: dict[str, set[str]] = defaultdict(set)
