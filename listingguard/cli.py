@@ -927,7 +927,7 @@ def demo(directory: Path | None, as_json: bool) -> None:
 
 
 # The sweep pipeline's commands live in their own module and register on import.
-from listingguard import sweepcli  # noqa: E402, F401
+from listingguard import sweepcli, takedowncli  # noqa: E402, F401
 
 
 def main() -> None:

@@ -127,20 +127,35 @@ class Workspace:
     database: Path = Path("listingguard.db")
     evidence: Path = Path("evidence")
     reports: Path = Path("reports")
+    notices: Path = Path("notices")
+
+
+def _optional(check: Check) -> Check:
+    """A check for a key that may be left empty: takedown validation says which platform needs it."""
+    return lambda v: None if v == "" else check(v)
 
 
 @dataclass(frozen=True)
 class Owner:
-    """The rights owner or its agent: every notice names them, so every key is required."""
+    """The rights owner or its agent, as every notice names them.
+
+    Only the name and email are needed to sweep (the crawler's user agent names a contact). The
+    other keys are what notices carry; each platform definition says which it requires, and
+    ``takedown draft`` names the missing key and the platform that needs it, so a seller who
+    only self-checks is not asked for a postal address.
+    """
 
     legal_name: str = option(check=_nonempty)
-    company: str = option(check=_nonempty)
-    address: str = option(check=_nonempty)
     email: str = option(check=_email)
-    phone: str = option(check=_phone)
-    signature: str = option(check=_nonempty)
+    company: str = ""
+    address: str = ""
+    phone: str = option("", check=_optional(_phone))
+    signature: str = ""
+    title: str = ""
     role: Literal["owner", "agent"] = "owner"
-    website: str = ""
+    rights_owner: str = ""
+    authorisation: str = ""
+    website: str = option("", check=_optional(lambda v: _urls((v,))))
 
 
 @dataclass(frozen=True)
@@ -261,6 +276,7 @@ class Marketplace:
     query: str = ""
     currency: str | None = option(None, check=_currency)
     selectors: dict[str, str] = dataclasses.field(default_factory=dict)
+    platform: str = ""
 
 
 @dataclass(frozen=True)
@@ -367,6 +383,16 @@ class Alerts:
 
 
 @dataclass(frozen=True)
+class Takedown:
+    """What notices need beyond the owner: where the originals are published, who receives
+    notices sent by email, and extra platform definitions."""
+
+    works_url: str = option("", check=_optional(lambda v: _urls((v,))))
+    recipients: dict[str, str] = dataclasses.field(default_factory=dict)
+    platforms: Path | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration; ``path`` is the file it came from (errors and relative paths)."""
 
@@ -381,6 +407,7 @@ class Config:
     matching: Matching = Matching()
     schedule: Schedule = Schedule()
     alerts: Alerts = Alerts()
+    takedown: Takedown = Takedown()
     path: Path = dataclasses.field(default=DEFAULT_CONFIG, init=False, compare=False)
 
     def secret(self, env_name: EnvVar | None, key: str) -> str:

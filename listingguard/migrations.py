@@ -246,11 +246,30 @@ CREATE INDEX listings_sweep ON listings (sweep_id);
 """
 
 
+M006_CASES = """
+-- Case tracking: why a case was rejected, the case a relisting continues, and the relistings
+-- found (a new listing by the same seller carrying the same evidence as a removed one).
+ALTER TABLE notices ADD COLUMN model TEXT;
+ALTER TABLE cases ADD COLUMN reason TEXT;
+ALTER TABLE cases ADD COLUMN relisted_from INTEGER REFERENCES cases(id);
+ALTER TABLE case_events ADD COLUMN capture_id INTEGER REFERENCES captures(id);
+CREATE TABLE relistings (
+    case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+    listing_id INTEGER NOT NULL REFERENCES listings(id),
+    finding_id INTEGER NOT NULL REFERENCES findings(id),
+    found_at TEXT NOT NULL,
+    PRIMARY KEY (case_id, listing_id)
+);
+CREATE INDEX relistings_listing ON relistings (listing_id);
+"""
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     M001_CATALOGUE,
     M002_SWEEPS_AND_FINDINGS,
     M003_TAKEDOWN,
     M004_FINGERPRINTS,
     M005_CRAWL_EVIDENCE,
+    M006_CASES,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
