@@ -123,7 +123,7 @@ def submit(
     row = notice_row(ws, notice_id)
     _check(lifecycle.NOTICE_FLOW, row["status"], "submitted", f"notice {notice_id}")
     platform = load_platforms(ws.config).get(row["platform"])
-    clock = platform.counter if platform else None
+    clock = platform.clock(row["legal_basis"]) if platform else None
     day, stamp = _on(on)
     due = (
         deadline(day, clock).isoformat()
@@ -218,7 +218,7 @@ def mark(
             change: dict[str, Any] = {"status": status}
             note = reason
             if status == "countered":
-                clock = platform.counter if platform else None
+                clock = platform.clock(row["legal_basis"]) if platform else None
                 if clock and clock.days:
                     due = deadline(day, clock)
                     change["deadline"] = due.isoformat()

@@ -859,8 +859,9 @@ def demo(directory: Path | None, as_json: bool) -> None:
       listingguard demo
       listingguard demo --dir /tmp/lg-demo && cd /tmp/lg-demo && listingguard assets list
     """
-    from listingguard.demo import build, tour
+    from listingguard.demo import build, takedowns, tour
     from listingguard.sweepcli import print_demo_sweep, sweep_progress
+    from listingguard.takedowncli import print_demo_takedown
 
     result = build(directory)
     summary = result.summary()
@@ -872,6 +873,7 @@ def demo(directory: Path | None, as_json: bool) -> None:
             with sweep_progress() as display:
                 swept = tour.run(result.workspace, result.directory / "catalogue", display)
             summary |= swept
+        summary["takedown"] = takedowns.run(result.workspace)
     finally:
         result.workspace.close()
     if as_json:
@@ -921,7 +923,9 @@ def demo(directory: Path | None, as_json: bool) -> None:
             + escape("; ".join(verdicts) or "no mark or copy of yours")
         )
     print_demo_sweep(summary, Path(summary["config"]))
+    print_demo_takedown(summary["takedown"])
     out.print(f"Try: cd {escape(summary['directory'])} && listingguard findings --status new")
+    out.print("     listingguard takedown list && listingguard takedown show 1")
     out.print("     listingguard match image listings-sample/*.jpg")
     out.print('     listingguard match text "L u m a hoodie" "N1ce Lumа tee" --json')
 

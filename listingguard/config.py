@@ -389,7 +389,7 @@ class Takedown:
 
     works_url: str = option("", check=_optional(lambda v: _urls((v,))))
     recipients: dict[str, str] = dataclasses.field(default_factory=dict)
-    platforms: Path | None = None
+    platforms: str = ""
 
 
 @dataclass(frozen=True)

@@ -161,7 +161,9 @@ def _match_listing(config: Config, row: dict[str, Any], shas: list[str]) -> list
             kind = {"trademark": "trademark", "copy": "text_copy"}.get(m["kind"])
             if kind is None:  # a mention ("compatible with") is fair use, not a finding
                 continue
-            detail = {**m["detail"], "span": m.get("span"), "signals": result["signals"]}
+            own = m["detail"].get("signals", [])
+            signals = own + [s for s in result["signals"] if s not in own]
+            detail = {**m["detail"], "span": m.get("span"), "signals": signals}
             _keep(found, m.get("asset_id"), kind, m["score"], text_finding(m), detail)
     for sha in shas:
         for m in _image_matches(sha, min_score):
@@ -306,3 +308,43 @@ def iter_findings(db: Database, status: str | None = None) -> Iterator[dict[str,
         f"{where} ORDER BY f.score DESC, f.id",
         args,
     )
+
+
+REVIEWABLE = {
+    "confirmed": ("new", "dismissed"),
+    "dismissed": ("new", "confirmed"),
+    "new": ("confirmed", "dismissed"),
+}
+"""A reviewer's moves: a reported or resolved finding belongs to its case now, and a finding on
+an authorised seller can never be confirmed."""
+
+
+def review(db: Database, config: Config, ids: list[int], status: str) -> list[str]:
+    """Confirm, dismiss or reopen findings; returns the problems (nothing changes if any)."""
+    rows = {
+        r["id"]: r
+        for r in db.query(
+            "SELECT f.id, f.status, l.marketplace, l.url, l.seller_id, l.seller_name, l.seller_url "
+            f"FROM findings f JOIN listings l ON l.id = f.listing_id WHERE f.id IN "
+            f"({','.join('?' * len(ids))})",
+            ids,
+        )
+    }
+    problems = []
+    for i in ids:
+        row = rows.get(i)
+        if row is None:
+            problems.append(f"no finding {i} (see `listingguard findings`)")
+        elif row["status"] == "authorised" or (
+            status == "confirmed" and authorised_seller(config, row)
+        ):
+            problems.append(f"finding {i} is on an authorised seller: it is never reported")
+        elif row["status"] not in REVIEWABLE[status]:
+            problems.append(f"finding {i} is {row['status']}: it cannot be marked {status}")
+    if not problems:
+        with store.transaction(db):
+            db.conn.executemany(
+                "UPDATE findings SET status = ?, reviewed_at = ? WHERE id = ?",
+                [(status, store.now(), i) for i in ids],
+            )
+    return problems

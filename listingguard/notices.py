@@ -63,21 +63,19 @@ class Drafted:
     pack: Path | None
 
 
+def template_dir(config: Config) -> Path | None:
+    """The user's folder of platform definitions and templates (``takedown.platforms``)."""
+    if not config.takedown.platforms:
+        return None
+    extra = Path(config.takedown.platforms)
+    return extra if extra.is_absolute() else config.path.parent / extra
+
+
 def load_platforms(config: Config) -> dict[str, Platform]:
-    extra = config.takedown.platforms
-    if extra is not None and not extra.is_absolute():
-        extra = config.path.parent / extra
     try:
-        return platforms.load_all(extra)
+        return platforms.load_all(template_dir(config))
     except PlatformError as exc:
         raise TakedownError(str(exc)) from None
-
-
-def template_dir(config: Config) -> Path | None:
-    extra = config.takedown.platforms
-    if extra is None:
-        return None
-    return extra if extra.is_absolute() else config.path.parent / extra
 
 
 def reporter(config: Config) -> Reporter:
@@ -200,6 +198,19 @@ def _price(row: dict[str, Any]) -> str:
     return f"{row['price']:g} {row['currency'] or ''}".strip()
 
 
+COUNTERFEIT_SIGNALS = frozenset({"counterfeit_words", "low_price"})
+
+
+def _location(row: dict[str, Any]) -> str:
+    """A mark with counterfeit signals (replica words, a price far below list) is claimed as
+    a counterfeit product; without them, as unlawful use of the mark in the listing's text.
+    Claiming counterfeit without grounds is what makes notices inaccurate."""
+    if row["kind"] != "trademark":
+        return ""
+    signals = {s.get("signal") for s in json.loads(row["detail"] or "{}").get("signals", [])}
+    return "product" if signals & COUNTERFEIT_SIGNALS else "text"
+
+
 def _finding(ws: Workspace, row: dict[str, Any], owner: str) -> drafting.Finding:
     config = ws.config
     if row["kind"] == "trademark":
@@ -220,6 +231,7 @@ def _finding(ws: Workspace, row: dict[str, Any], owner: str) -> drafting.Finding
             ),
         )
     return drafting.Finding(
+        location=_location(row),
         id=row["id"],
         kind=row["kind"],
         score=row["score"],

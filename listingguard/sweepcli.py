@@ -21,6 +21,7 @@ from listingguard import evidence as evidence_mod
 from listingguard import findings as findings_mod
 from listingguard import sweep as sweep_mod
 from listingguard.cli import _printable, cli, config_option, err, json_option, out, print_json
+from listingguard.errors import ListingGuardError
 from listingguard.workspace import open_workspace
 
 STATUSES = ("new", "confirmed", "dismissed", "reported", "resolved", "authorised")
@@ -196,19 +197,26 @@ def sweep(only: str | None, quiet: bool, config_path: Path, as_json: bool) -> No
         raise SystemExit(1)
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @click.option("--status", type=click.Choice(STATUSES), help="Only findings with this status.")
 @click.option("--limit", type=click.IntRange(1), default=200, show_default=True)
 @config_option
 @json_option
-def findings(status: str | None, limit: int, config_path: Path, as_json: bool) -> None:
-    """List findings, best score first (kinds: trademark, image_copy, text_copy).
+@click.pass_context
+def findings(
+    ctx: click.Context, status: str | None, limit: int, config_path: Path, as_json: bool
+) -> None:
+    """List findings, best score first (kinds: trademark, image_copy, text_copy); review them
+    with the subcommands.
 
     \b
     Example:
       listingguard findings --status new
       listingguard findings --json > findings.json
+      listingguard findings confirm 12 14
     """
+    if ctx.invoked_subcommand is not None:
+        return
     ws = open_workspace(config_path)
     try:
         rows = []
@@ -227,6 +235,57 @@ def findings(status: str | None, limit: int, config_path: Path, as_json: bool) -
     print_findings(rows)
 
 
+def _review(ids: tuple[int, ...], status: str, config_path: Path) -> None:
+    ws = open_workspace(config_path)
+    try:
+        problems = findings_mod.review(ws.db, ws.config, list(ids), status)
+    finally:
+        ws.close()
+    if problems:
+        raise ListingGuardError("\n".join(problems))
+    out.print(f"{status}: finding {', '.join(map(str, ids))}.")
+
+
+@findings.command("confirm")
+@click.argument("ids", metavar="ID...", nargs=-1, type=int, required=True)
+@config_option
+def findings_confirm(ids: tuple[int, ...], config_path: Path) -> None:
+    """Confirm findings after reading their evidence: only confirmed findings are drafted into
+    notices. Findings on authorised sellers cannot be confirmed.
+
+    \b
+    Example:
+      listingguard findings confirm 12 14
+    """
+    _review(ids, "confirmed", config_path)
+
+
+@findings.command("dismiss")
+@click.argument("ids", metavar="ID...", nargs=-1, type=int, required=True)
+@config_option
+def findings_dismiss(ids: tuple[int, ...], config_path: Path) -> None:
+    """Dismiss findings that are not infringements (kept, so later sweeps do not raise them).
+
+    \b
+    Example:
+      listingguard findings dismiss 13
+    """
+    _review(ids, "dismissed", config_path)
+
+
+@findings.command("reopen")
+@click.argument("ids", metavar="ID...", nargs=-1, type=int, required=True)
+@config_option
+def findings_reopen(ids: tuple[int, ...], config_path: Path) -> None:
+    """Put confirmed or dismissed findings back in the queue as new.
+
+    \b
+    Example:
+      listingguard findings reopen 13
+    """
+    _review(ids, "new", config_path)
+
+
 @cli.group()
 def evidence() -> None:
     """Evidence kept as captured: verify that nothing has changed.
@@ -238,16 +297,28 @@ def evidence() -> None:
 
 
 @evidence.command("verify")
+@click.argument(
+    "pack", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @config_option
 @json_option
-def evidence_verify(config_path: Path, as_json: bool) -> None:
-    """Re-hash every stored capture; exit 1 if any changed or is missing.
+def evidence_verify(pack: Path | None, config_path: Path, as_json: bool) -> None:
+    """Re-hash every stored capture, or check one evidence pack; exit 1 if anything changed.
+
+    Without PACK, every capture of the workspace is read back from its WARC file and re-hashed.
+    With PACK (a zip from 'evidence pack'), no workspace is needed: every file must match the
+    manifest's SHA-256 and size, no file may be added, and each WARC record must parse with the
+    payload digest the manifest names.
 
     \b
     Example:
       listingguard evidence verify
       listingguard evidence verify --json
+      listingguard evidence verify evidence/packs/pack-12-20260101T120000Z.zip
     """
+    if pack is not None:
+        packcli.verify_command(pack, as_json)
+        return
     ws = open_workspace(config_path)
     try:
         checked, problems = evidence_mod.verify(ws.db, ws.config.workspace.evidence)
@@ -267,3 +338,7 @@ def evidence_verify(config_path: Path, as_json: bool) -> None:
         out.print(f"{checked} captures checked: {verdict}.")
     if problems:
         raise SystemExit(1)
+
+
+# The evidence pack commands live in their own module and register on import.
+from listingguard import packcli  # noqa: E402

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.markup import escape
@@ -394,3 +395,107 @@ def takedown_stats(config_path: Path, as_json: bool) -> None:
     for s in figures:
         for w in s.warnings():
             out.print(f"[yellow]{s.platform}: {escape(w)}[/yellow]")
+
+
+@takedown.command("respond")
+@click.option(
+    "--platform", required=True, help="The platform (definition) the complaint came through."
+)
+@click.option(
+    "--listing", "listing_url", required=True, help="Your listing that was reported (URL)."
+)
+@click.option("--reference", default="", help="The complaint's reference on the platform.")
+@click.option("--complainant", default="", help="Who complained, as the platform names them.")
+@click.option("--received", callback=_date, help="When the complaint reached you (default today).")
+@click.option(
+    "--basis",
+    type=click.Choice(["trademark", "copyright", "design"]),
+    default="copyright",
+    show_default=True,
+    help="What the complaint claims.",
+)
+@click.option("--claim", default="", help="What the complaint says, in a line.")
+@click.option("--title", default="", help="Your listing's title.")
+@click.option("--asset", "asset_ids", type=int, multiple=True, help="Your asset (id) at issue.")
+@click.option(
+    "--image",
+    "images",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Your listing's photo: matched to your registered photos to find the proof.",
+)
+@click.option(
+    "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), help="Write here."
+)
+@config_option
+@json_option
+def takedown_respond(
+    platform: str,
+    listing_url: str,
+    reference: str,
+    complainant: str,
+    received: dt.date | None,
+    basis: str,
+    claim: str,
+    title: str,
+    asset_ids: tuple[int, ...],
+    images: tuple[Path, ...],
+    out_path: Path | None,
+    config_path: Path,
+    as_json: bool,
+) -> None:
+    """Draft your own counter-notice or appeal when one of YOUR listings was reported: the
+    DMCA §512(g)(3) elements, a PRC Art. 43 declaration, or the platform's appeal, with your
+    proof from the store (asset registration, earliest capture of your photo, licence).
+
+    \b
+    Example:
+      listingguard takedown respond --platform dmca --listing https://shop.example/p/1 \\
+          --complainant "Acme" --image my-photo.jpg
+      listingguard takedown respond --platform tiktok-shop --listing URL --asset 12
+    """
+    from listingguard import respond as respond_glue
+    from takedown.respond import Complaint
+
+    day = received or dt.date.today()
+    complaint = Complaint(reference, complainant, day.isoformat(), basis, listing_url, title, claim)
+    ws = _workspace(config_path)
+    try:
+        text, proofs, due = respond_glue.draft_response(
+            ws, platform, complaint, list(asset_ids), list(images)
+        )
+        folder = ws.config.workspace.notices
+    finally:
+        ws.close()
+    path = out_path or folder / f"response-{platform}-{day.isoformat()}.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, "utf-8")
+    if as_json:
+        print_json({"path": str(path), "deadline": due, "proofs": [p.__dict__ for p in proofs]})
+        return
+    out.print(f"{escape(str(path))}: {len(proofs)} proof(s)" + (f"; file by {due}" if due else ""))
+
+
+def print_demo_takedown(summary: dict[str, Any]) -> None:
+    """The demo's notices: what was confirmed on the reviewer's behalf, and where each file is."""
+    out.print(
+        f"\nAs a reviewer would, the demo confirmed the {summary['confirmed']} findings scoring "
+        f"{summary['threshold']:.2f} or more (a real team reads each one first: "
+        "listingguard findings confirm ID), then drafted their notices. Nothing was approved "
+        "or sent."
+    )
+    for name, n in summary["unregistered"].items():
+        out.print(
+            f"{n} findings on the mark {escape(name)} were left unconfirmed: it has no "
+            "registration for a trademark notice to cite (marks[].registrations)."
+        )
+    table = Table(
+        "notice", "platform", "basis", "format", "listings", "notice file", "evidence pack"
+    )
+    for n in summary["notices"]:
+        table.add_row(
+            str(n["notice"]), n["platform"], n["basis"], n["format"], str(n["listings"]),
+            escape(Path(n["path"]).name), escape(Path(n["pack"]).name if n["pack"] else "-"),
+        )  # fmt: skip
+    out.print(table)
+    out.print(f"Notices and evidence packs: {escape(summary['folder'])}")

@@ -51,6 +51,7 @@ class Finding:
     seller_name: str = ""
     seller_url: str = ""
     price: str = ""
+    location: str = ""
 
     @property
     def basis(self) -> LegalBasis:
@@ -87,7 +88,7 @@ def _targets(findings: Iterable[Finding], platform: Platform, basis: str) -> lis
     targets = []
     for row, fs in sorted(by_listing.items()):
         first = fs[0]
-        locations = tuple(dict.fromkeys(LOCATION_OF_KIND[f.kind] for f in fs))
+        locations = tuple(dict.fromkeys(f.location or LOCATION_OF_KIND[f.kind] for f in fs))
         code = "; ".join(dict.fromkeys(codes[loc] for loc in locations if loc in codes))
         code = code or codes.get("default", "")
         targets.append(
@@ -139,14 +140,17 @@ def notices(
 ) -> list[Notice]:
     """The batch's notices, split so that none carries more listings than the platform takes."""
     targets = _targets(batch.findings, platform, batch.basis)
-    rights = _rights(batch.findings, platform, batch.basis)
     chunks = [targets[i : i + platform.limit] for i in range(0, len(targets), platform.limit)]
     return [
         Notice(
             platform=platform.name,
             basis=batch.basis,
             reporter=reporter,
-            rights=rights,
+            rights=_rights(
+                [f for f in batch.findings if f.listing_row in {t.listing_row for t in chunk}],
+                platform,
+                batch.basis,
+            ),
             targets=tuple(chunk),
             date=date,
             recipient=recipient,
@@ -173,6 +177,12 @@ def missing(notice: Notice, platform: Platform) -> list[str]:
             out.append(path)
     if platform.channel == "email" and not (notice.recipient or platform.to):
         out.append("recipient")
+    if platform.target_url:
+        out += [
+            f"targets[{i}].url:{t.url}"
+            for i, t in enumerate(notice.targets)
+            if not re.match(platform.target_url, t.url)
+        ]
     pattern = platform.bases[notice.basis].registration_pattern
     if pattern:
         out += [

@@ -29,10 +29,13 @@ BASIS_OF_KIND: dict[str, LegalBasis] = {
 copied photos and copy are copyright claims (the owner's own works)."""
 
 LOCATION_OF_KIND: dict[str, Location] = {
-    "trademark": "product",
+    "trademark": "text",
     "image_copy": "image",
     "text_copy": "text",
 }
+"""Where in a listing a finding's kind sits. A mark in the listing's text is "text" (eBay 2.1,
+unlawful use of a mark) unless counterfeit signals make it the product itself ("product":
+eBay 1.1, counterfeit); the glue decides that per finding."""
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ values are short Jinja expressions written by us or the user, never by a scraped
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -18,6 +19,7 @@ from typing import Any, Literal
 Channel = Literal["form", "email", "csv"]
 BASES = ("trademark", "copyright", "design")
 FORMATS = ("text", "eml", "csv")
+RESPONSE_KINDS = ("dmca-counter", "appeal", "declaration")
 
 
 class PlatformError(Exception):
@@ -49,6 +51,7 @@ class Basis:
     required: tuple[str, ...] = ()
     offices: tuple[str, ...] = ()
     registration_pattern: str = ""
+    counter: Clock | None = None
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,14 @@ class Platform:
     counter: Clock | None = None
     response: Response | None = None
     notes: str = ""
+    target_url: str = ""
     path: str = ""
+
+    def clock(self, basis: str) -> Clock | None:
+        """The counter-notice clock for a basis: its own (Amazon and Etsy take counter-notices
+        on copyright only), else the platform's."""
+        b = self.bases.get(basis)
+        return (b.counter if b else None) or self.counter
 
     def required_for(self, basis: str, role: str) -> tuple[str, ...]:
         """Every path a notice on ``basis`` must fill, for an owner or an agent."""
@@ -142,6 +152,28 @@ def _fields(items: Any, key: str, problems: list[str]) -> tuple[FormField, ...]:
     return tuple(out)
 
 
+def _clock(c: Any, key: str, problems: list[str]) -> Clock | None:
+    if c is None:
+        return None
+    try:
+        clock = Clock(
+            days=int(c["days"]),
+            business=bool(c["business"]),
+            party=c["party"],
+            rule=c["rule"],
+            max_days=int(c.get("max_days", 0)),
+            source=c.get("source", ""),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        problems.append(f"{key}: needs days, business, party and rule ({exc})")
+        return None
+    if clock.party not in ("respondent", "complainant"):
+        problems.append(f'{key}.party: expected "respondent" or "complainant"')
+    if clock.days < 0 or clock.max_days < 0:
+        problems.append(f"{key}.days: expected a number of days, 0 or more")
+    return clock
+
+
 def parse(data: dict[str, Any], path: str) -> Platform:
     """A Platform from a definition's TOML data; every problem is named by key."""
     p: list[str] = []
@@ -157,6 +189,7 @@ def parse(data: dict[str, Any], path: str) -> Platform:
             p.append(f"bases.{name}: expected one of {', '.join(BASES)}")
             continue
         bases[name] = Basis(
+            counter=_clock(b.get("counter"), f"bases.{name}.counter", p),
             label=b.get("label", name),
             reason_codes=dict(b.get("reason_codes", {})),
             required=tuple(b.get("required", ())),
@@ -168,20 +201,7 @@ def parse(data: dict[str, Any], path: str) -> Platform:
     limit = data.get("limit")
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
         p.append("limit: expected a positive integer (listings per notice)")
-    counter = None
-    if "counter" in data:
-        c = data["counter"]
-        try:
-            counter = Clock(
-                days=int(c["days"]),
-                business=bool(c["business"]),
-                party=c["party"],
-                rule=c["rule"],
-                max_days=int(c.get("max_days", 0)),
-                source=c.get("source", ""),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            p.append(f"counter: needs days, business, party and rule ({exc})")
+    counter = _clock(data.get("counter"), "counter", p)
     response = None
     if "response" in data:
         r = data["response"]
@@ -195,6 +215,8 @@ def parse(data: dict[str, Any], path: str) -> Platform:
             )
         except (KeyError, TypeError, ValueError) as exc:
             p.append(f"response: needs kind and template ({exc})")
+        if response is not None and response.kind not in RESPONSE_KINDS:
+            p.append(f"response.kind: expected one of {', '.join(RESPONSE_KINDS)}")
     csv = data.get("csv", {})
     platform = Platform(
         name=_get(data, "name", str, p),
@@ -218,8 +240,14 @@ def parse(data: dict[str, Any], path: str) -> Platform:
         counter=counter,
         response=response,
         notes=data.get("notes", ""),
+        target_url=data.get("target_url", ""),
         path=path,
     )
+    if platform.target_url:
+        try:
+            re.compile(platform.target_url)
+        except re.error as exc:
+            p.append(f"target_url: not a regular expression ({exc})")
     if platform.template == "form.txt.j2" and not platform.fields:
         p.append("fields: a form platform needs its fields (or a template of its own)")
     if not platform.csv_columns:
@@ -257,4 +285,16 @@ def load_all(extra: Path | None = None) -> dict[str, Platform]:
             raise PlatformError(str(extra), ["takedown.platforms: not a folder"])
         for entry in sorted(extra.glob("*.toml")):
             found[entry.stem] = _load_file(entry)
+    templates = resources.files("takedown") / "templates"
+    for p in found.values():
+        for key, name in (
+            ("template", p.template),
+            ("response.template", p.response and p.response.template),
+        ):
+            if (
+                name
+                and not (templates / name).is_file()
+                and not (extra and (extra / name).is_file())
+            ):
+                raise PlatformError(p.path, [f"{key}: no template {name!r} (bundled or beside it)"])
     return found

@@ -56,7 +56,7 @@ def context(notice: Notice, platform: Platform) -> dict[str, Any]:
         "right": notice.rights[0],
         "targets": notice.targets,
         "date": notice.date.isoformat(),
-        "counter": describe(platform.counter) if platform.counter else "",
+        "counter": describe(clock) if (clock := platform.clock(notice.basis)) else "",
     }
 
 

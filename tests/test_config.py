@@ -180,8 +180,8 @@ def test_a_value_where_a_table_belongs(tmp_path: Path) -> None:
 
 
 def test_missing_required_key(tmp_path: Path) -> None:
-    (msg,) = problems(tmp_path, replace('phone = "+1 555 0100"\n', ""))
-    assert msg.endswith("owner.phone: required key is missing (expected a string)")
+    (msg,) = problems(tmp_path, replace('email = "brand-protection@luma.example"\n', ""))
+    assert msg.endswith("owner.email: required key is missing (expected a string)")
 
 
 def test_missing_owner_table(tmp_path: Path) -> None:

@@ -44,6 +44,10 @@ def set_marketplace_key(text: str, marketplace: str, key: str, value: str) -> st
     return text[:start] + f"{key} = {value}\n" + "\n".join(lines) + text[end:]
 
 
+REPORTABLE = frozenset({"new", "confirmed", "reported", "resolved"})
+"""Finding statuses that mean "this listing is (to be) reported"; authorised and dismissed don't."""
+
+
 def grade(db: Any, truth: list[Any]) -> dict[str, Any]:
     """The sweep's findings against the market's ground truth, listing by listing (by URL)."""
     kinds: dict[str, set[str]] = defaultdict(set)
@@ -59,9 +63,9 @@ def grade(db: Any, truth: list[Any]) -> dict[str, Any]:
     for t in truth:
         where = _where(t.url)
         if t.label == "counterfeit":
-            right = "new" in statuses[where] and t.expect <= kinds[where]
+            right = bool(REPORTABLE & statuses[where]) and t.expect <= kinds[where]
         elif t.label == "genuine":
-            right = "new" not in statuses[where]
+            right = not REPORTABLE & statuses[where]
         elif t.label == "blocked":
             right = where in blocked
         else:  # mention, unrelated: nothing to report
