@@ -161,10 +161,15 @@ def run(config_path: Path, name: str, sweep_id: int) -> int:
         (job / "clean").write_text("stopped gracefully; the next run resumes here\n")
     elif job.exists():
         shutil.rmtree(job, ignore_errors=True)
-    summary = {
+    print(json.dumps(_summary(name, stats) | {"resumed": resumed}), flush=True)
+    return 0
+
+
+def _summary(name: str, stats: dict[str, Any]) -> dict[str, Any]:
+    """The one JSON line a crawl prints for its parent: how it ended and what it fetched."""
+    return {
         "marketplace": name,
-        "finish_reason": reason,
-        "resumed": resumed,
+        "finish_reason": str(stats.get("finish_reason", "unknown")),
         "requests": stats.get("downloader/request_count", 0),
         "responses": stats.get("downloader/response_count", 0),
         "errors": stats.get("log_count/ERROR", 0),
@@ -173,7 +178,56 @@ def run(config_path: Path, name: str, sweep_id: int) -> int:
         "blocked": stats.get("listingguard/blocked", 0),
         "bytes": stats.get("listingguard/captured_bytes", 0),
     }
-    print(json.dumps(summary), flush=True)
+
+
+def recheck_settings(
+    config: Config, name: str, market: Marketplace, db: Database, targets: Path, out: Path
+) -> Settings:
+    """The Scrapy settings of a recheck of one marketplace's listings (``crawler/spiders/recheck``).
+
+    The marketplace's own politeness, ``local`` and user agent, as in its sweeps; the answers go
+    to a WARC file of their own and the outcomes to ``out`` (JSON lines) for the parent to store.
+    No job state: a recheck is short, and one that is stopped is simply run again.
+    """
+    settings = settings_for(config, name, market, 0, db)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    warc = config.workspace.evidence / "warc" / safe_name(name)
+    settings.setdict(
+        {
+            "LG_WARC_FILE": str(warc / f"recheck-{stamp}-{os.getpid()}.warc.gz"),
+            "LG_KNOWN_PAYLOADS": {},
+            "LG_DONE_URLS": [],
+            "LG_SWEEP_ID": None,
+            "LG_RECHECK_TARGETS": str(targets),
+            "JOBDIR": None,
+            "ITEM_PIPELINES": {},
+            "FEEDS": {str(out): {"format": "jsonlines", "overwrite": True}},
+        },
+        priority="cmdline",
+    )
+    return settings
+
+
+def run_recheck(config_path: Path, name: str, targets: Path, out: Path) -> int:
+    """Recheck the listings of ``targets`` on one marketplace; prints one JSON line, returns 0
+    (3 when a crawl of the marketplace is running: the lock is the sweep's)."""
+    from scrapy.crawler import CrawlerProcess
+
+    config = load(config_path)
+    market = config.marketplaces[name]
+    lock = _lock(config, name)
+    if lock is None:
+        print(json.dumps({"marketplace": name, "finish_reason": "locked"}), flush=True)
+        return 3
+    db = store.open_store(config.workspace.database)
+    settings = recheck_settings(config, name, market, db, targets, out)
+    db.conn.close()
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler("recheck")
+    process.crawl(crawler)
+    process.start()
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    print(json.dumps(_summary(name, stats)), flush=True)
     return 0
 
 
@@ -211,9 +265,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m listingguard.crawl", description=__doc__)
     parser.add_argument("--config", type=Path, required=True)
     parser.add_argument("--marketplace", required=True)
-    parser.add_argument("--sweep", type=int, required=True)
+    parser.add_argument("--sweep", type=int, help="the sweep this crawl belongs to")
+    parser.add_argument("--recheck", type=Path, help="recheck the listings of this targets file")
+    parser.add_argument("--out", type=Path, help="where a recheck writes its outcomes")
     args = parser.parse_args(argv)
+    if (args.sweep is None) == (args.recheck is None) or bool(args.recheck) != bool(args.out):
+        parser.error("give --sweep ID, or --recheck TARGETS with --out OUTCOMES")
     die_with_parent()
+    if args.recheck is not None:
+        return run_recheck(args.config, args.marketplace, args.recheck, args.out)
     return run(args.config, args.marketplace, args.sweep)
 
 

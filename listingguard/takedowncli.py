@@ -486,16 +486,13 @@ def print_demo_takedown(summary: dict[str, Any]) -> None:
     )
     for name, n in summary["unregistered"].items():
         out.print(
-            f"{n} findings on the mark {escape(name)} were left unconfirmed: it has no "
+            f"{n} finding(s) on the mark {escape(name)} left unconfirmed: it has no "
             "registration for a trademark notice to cite (marks[].registrations)."
         )
-    table = Table(
-        "notice", "platform", "basis", "format", "listings", "notice file", "evidence pack"
-    )
+    out.print(f"Notices and evidence packs, in {escape(summary['folder'])}:")
     for n in summary["notices"]:
-        table.add_row(
-            str(n["notice"]), n["platform"], n["basis"], n["format"], str(n["listings"]),
-            escape(Path(n["path"]).name), escape(Path(n["pack"]).name if n["pack"] else "-"),
-        )  # fmt: skip
-    out.print(table)
-    out.print(f"Notices and evidence packs: {escape(summary['folder'])}")
+        pack = f" + {Path(n['pack']).name}" if n["pack"] else ""
+        out.print(
+            f"  {n['notice']:>3}  {n['platform']} {n['basis']}, {n['listings']} listings: "
+            + escape(Path(n["path"]).name + pack)
+        )

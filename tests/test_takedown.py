@@ -30,11 +30,16 @@ from tests.test_sweep import demo_workspace, sweep
 
 
 @pytest.fixture(scope="module")
-def swept(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def market() -> DemoMarket:
+    with DemoMarket(catalogue_source()) as m:
+        yield m
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory: pytest.TempPathFactory, market: DemoMarket) -> Path:
     base = tmp_path_factory.mktemp("swept")
-    with DemoMarket(catalogue_source()) as market:
-        config = demo_workspace(base, market.base_url, only=("demo-jsonld", "demo-html"))
-        sweep(config)
+    config = demo_workspace(base, market.base_url, only=("demo-jsonld", "demo-html"))
+    sweep(config)
     return base
 
 
@@ -433,3 +438,50 @@ def test_seller_counter_notice_cites_its_own_proof(runner: CliRunner, ws_dir: Pa
         "https://shop.example/p/1",
     ):
         assert element in text, element
+
+
+def test_recheck_marks_a_removed_listing_removed(
+    runner: CliRunner, ws_dir: Path, market: DemoMarket
+) -> None:
+    """Two cases filed; the market takes one listing down; recheck closes that case only, and
+    keeps the answer that proves it as a capture."""
+    config = ws_dir / "config.toml"
+    ids = _findings(config, kind="image_copy", marketplace="demo-html")
+    rows = _rows(
+        config,
+        f"SELECT f.id, l.id AS row, l.url FROM findings f JOIN listings l ON l.id = f.listing_id "
+        f"WHERE f.id IN ({','.join(map(str, ids))}) ORDER BY f.id",
+    )
+    first, second = rows[0], next(r for r in rows if r["row"] != rows[0]["row"])
+    chosen = [first["id"], second["id"]]
+    _confirm(runner, config, chosen)
+    assert run(runner, config, "takedown", "draft", *map(str, chosen), "--no-pack")[0] == 0
+    (n,) = _rows(config, "SELECT id FROM notices")
+    nid = str(n["id"])
+    assert run(runner, config, "takedown", "approve", nid, "--by", "J")[0] == 0
+    assert run(runner, config, "takedown", "mark", nid, "submitted")[0] == 0
+    market.remove(first["url"])
+    try:
+        code, out, err = run(runner, config, "takedown", "recheck", "--json")
+    finally:
+        market.relist(first["url"])
+    assert code == 0, out + err
+    cases = {c["listing_id"]: c for c in _rows(config, "SELECT * FROM cases")}
+    assert cases[first["row"]]["status"] == "removed"
+    assert cases[first["row"]]["closed_at"]
+    assert cases[second["row"]]["status"] == "submitted"
+    assert cases[second["row"]]["last_checked_at"]
+    (event,) = _rows(
+        config,
+        "SELECT * FROM case_events WHERE case_id = ? AND status = 'removed'",
+        (cases[first["row"]]["id"],),
+    )
+    capture = _rows(config, "SELECT * FROM captures WHERE id = ?", (event["capture_id"],))[0]
+    assert capture["kind"] == "recheck" and capture["url"] == first["url"]
+    assert (
+        _rows(config, "SELECT status FROM listings WHERE id = ?", (first["row"],))[0]["status"]
+        == "removed"
+    )
+    assert {
+        r["status"] for r in _rows(config, f"SELECT status FROM findings WHERE id = {first['id']}")
+    } == {"resolved"}

@@ -6,6 +6,11 @@ Store API, with their listings' ground truth (``truth``) and a count of every pa
 Pages are rendered at start (or once, on first request, for the extra listings) so the server
 keeps up with a crawl.
 
+``remove()`` takes a listing down as a platform does after a takedown, so rechecks have something
+real to find: its page and API answers go (404, a redirect to the search page, or the HTML
+marketplace's 200 "no longer available" page) and it leaves every search, catalogue and shop
+page. ``relist()`` puts it back.
+
 ``blockpage.html`` beside this file is the body of a real PerimeterX "Robot or human?" block,
 byte-exact from microlinkhq/is-antibot (``providers/perimeterx/failed.json``, commit
 16b77aedabf9ab3599ef69b0bce995a028669809), MIT licence: ``LICENSE-is-antibot.md`` beside it.
@@ -31,7 +36,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from crawler.evidence import reason_phrase
 from listingguard.demo import fakes, pages
-from listingguard.demo.fakes import Fake, Truth
+from listingguard.demo.fakes import Fake, Seller, Truth
 
 __all__ = ["DemoMarket", "Truth", "marketplaces_toml"]
 
@@ -57,6 +62,10 @@ def _json(data: object, headers: tuple[tuple[str, str], ...] = ()) -> Response:
     return Response(200, JSON, json.dumps(data, ensure_ascii=False).encode(), headers)
 
 
+def _error(status: int, data: object) -> Response:
+    return Response(status, JSON, json.dumps(data).encode())
+
+
 def _int(query: dict[str, list[str]], key: str, default: int, low: int, high: int) -> int:
     """A whole-number query parameter clamped to [low, high]; junk means the default."""
     try:
@@ -76,7 +85,8 @@ class DemoMarket:
     ``extra`` adds that many procedural listings to the JSON-LD marketplace (the scale benchmark);
     ``seed`` fixes every choice, so the same seed serves the same listings. ``port`` 0 takes a free
     one. ``truth`` and ``base_url`` are set by ``start()``. The listing behind the robots.txt
-    disallow is served but has no ``Truth`` row: a polite crawler never sees it.
+    disallow is served but has no ``Truth`` row: a polite crawler never sees it. ``truth`` keeps
+    the listings taken down with ``remove()``; ``removed`` holds their URLs.
     """
 
     def __init__(self, catalogue: Path, *, extra: int = 0, seed: int = 7, port: int = 0) -> None:
@@ -97,6 +107,9 @@ class DemoMarket:
         self._cache: dict[Hashable, Response] = {}
         self._sizes: dict[str, tuple[int, int]] = {}
         self._shopify_json: dict[str, bytes] = {}  # listing id -> the product's JSON
+        self._gone: dict[str, Response] = {}  # paths of removed listings -> what they answer now
+        self._removed: dict[tuple[str, str], Fake] = {}  # (marketplace, listing id) -> removed
+        self._generation = 0  # part of the cache key of lists, which change with each removal
         self._server: _Server | None = None
 
     # --- life cycle ---
@@ -196,6 +209,69 @@ class DemoMarket:
             },
         }
 
+    # --- takedowns ---
+
+    @property
+    def removed(self) -> frozenset[str]:
+        """The URLs of the listings taken down with ``remove()``."""
+        return frozenset(self.base_url + pages.listing_path(f) for f in self._removed.values())
+
+    def remove(self, listing: str) -> str:
+        """Take a listing down (by its listing id, URL or path), as a platform does after a
+        takedown; returns its URL. The JSON-LD marketplace redirects its page to the search page,
+        the HTML one answers 200 with a "no longer available" page, the stores answer 404 for
+        the page and the API product, and it leaves every list, search and shop page."""
+        f = self._find(listing)
+        path = pages.listing_path(f)
+        if f.marketplace == "demo-jsonld":
+            gone = {path: Response(301, HTML, pages.moved(), (("Location", "/jsonld/search?q="),))}
+        elif f.marketplace == "demo-html":
+            gone = {path: _html(pages.html_listing_ended())}
+        elif f.marketplace == "demo-shopify":
+            missing = Response(404, JSON, b'{"errors":"Not Found"}')
+            gone = {path: Response(404, HTML, pages.not_found(path)), path + ".json": missing}
+        else:
+            api = f"/woo/wp-json/wc/store/v1/products/{f.listing_id}"
+            invalid = {"code": "woocommerce_rest_product_invalid_id",
+                       "message": "Invalid product ID.", "data": {"status": 404}}  # fmt: skip
+            gone = {path: Response(404, HTML, pages.not_found(path)), api: _error(404, invalid)}
+        self._removed[f.marketplace, f.listing_id] = f
+        self._gone.update(gone)
+        self._changed()
+        return self.base_url + path
+
+    def relist(self, listing: str) -> str:
+        """Put a removed listing back as it was; returns its URL."""
+        f = self._find(listing)
+        if self._removed.pop((f.marketplace, f.listing_id), None) is not None:
+            path = pages.listing_path(f)
+            api = f"/woo/wp-json/wc/store/v1/products/{f.listing_id}"
+            for gone in (path, path + ".json", api):
+                self._gone.pop(gone, None)
+            self._changed()
+        return self.base_url + pages.listing_path(f)
+
+    def _find(self, listing: str) -> Fake:
+        path = urlsplit(listing).path if "://" in listing else listing
+        found = [f for f in self.fakes if listing == f.listing_id or path == pages.listing_path(f)]
+        if len(found) != 1:
+            raise ValueError(f"{listing!r} names {len(found) or 'no'} demo listings, not one")
+        return found[0]
+
+    def _listed(self, f: Fake) -> bool:
+        return (f.marketplace, f.listing_id) not in self._removed
+
+    def _on_sale(self, market: str) -> list[Fake]:
+        """The listings of one storefront that are not removed, in order."""
+        if not self._removed:
+            return self._by_market[market]
+        return [f for f in self._by_market[market] if self._listed(f)]
+
+    def _changed(self) -> None:
+        self._generation += 1  # the cached search pages of before are never served again
+        if self._server is not None:
+            self._render_shops()
+
     # --- rendering ---
 
     def _render(self) -> None:
@@ -225,13 +301,11 @@ class DemoMarket:
         starts = {name: t["start_urls"][0] for name, t in self.marketplaces().items()}
         routes["/"] = _html(pages.index(starts))
         block = BLOCK_PAGE.read_bytes()
-        sellers: dict[tuple[str, str], list[Fake]] = {}
         for f in self.fakes:
             path = pages.listing_path(f)
             if f.listing_id.startswith("jx-"):
                 self._lazy[path] = f
                 continue
-            sellers.setdefault((f.marketplace, f.seller.id), []).append(f)
             if f.label == "blocked":
                 routes[path] = _html(block)
             elif f.marketplace == "demo-jsonld":
@@ -249,27 +323,10 @@ class DemoMarket:
                 routes[path] = _html(pages.shop_page(f, base, fakes.WOO_SHOP.name, "/woo/"))
                 api = f"/woo/wp-json/wc/store/v1/products/{f.listing_id}"
                 routes[api] = _json(pages.woo_product(f, base, self._sizes))
-        for (market, sid), listed in sellers.items():
-            if market == "demo-jsonld":
-                routes[f"/jsonld/seller/{sid}"] = _html(
-                    pages.seller_page(
-                        listed[0].seller, listed, site="Demo Market", home="/jsonld/search?q="
-                    ),
-                )
-            elif market == "demo-html":
-                routes[f"/html/shop/{sid}"] = _html(
-                    pages.seller_page(
-                        listed[0].seller, listed, site="Bazaar", home="/html/search?q="
-                    ),
-                )
+        self._render_shops()
         shop = fakes.SHOPIFY_SHOP
         routes["/shopify/"] = _html(
             pages.home(shop.name, "/shopify/collections/all", site_home="/shopify/")
-        )
-        routes["/shopify/collections/all"] = _html(
-            pages.seller_page(
-                shop, self._by_market["demo-shopify"], site=shop.name, home="/shopify/"
-            ),
         )
         routes["/shopify/meta.json"] = _json(
             {
@@ -286,9 +343,31 @@ class DemoMarket:
             }
         )
         routes["/woo/"] = _html(pages.home(fakes.WOO_SHOP.name, "/woo/shop/", site_home="/woo/"))
+
+    def _render_shops(self) -> None:
+        """The seller, collection and shop pages, listing what is not removed."""
+        routes = self._routes
+        sellers: dict[tuple[str, Seller], list[Fake]] = {}
+        for f in self.fakes:
+            if not f.listing_id.startswith("jx-"):
+                listed = sellers.setdefault((f.marketplace, f.seller), [])
+                listed += [f] if self._listed(f) else []
+        for (market, seller), listed in sellers.items():
+            if market == "demo-jsonld":
+                routes[f"/jsonld/seller/{seller.id}"] = _html(
+                    pages.seller_page(seller, listed, site="Demo Market", home="/jsonld/search?q=")
+                )
+            elif market == "demo-html":
+                routes[f"/html/shop/{seller.id}"] = _html(
+                    pages.seller_page(seller, listed, site="Bazaar", home="/html/search?q=")
+                )
+        shop = fakes.SHOPIFY_SHOP
+        routes["/shopify/collections/all"] = _html(
+            pages.seller_page(shop, self._on_sale("demo-shopify"), site=shop.name, home="/shopify/")
+        )
         routes["/woo/shop/"] = _html(
             pages.seller_page(
-                fakes.WOO_SHOP, self._by_market["demo-woo"], site=fakes.WOO_SHOP.name, home="/woo/"
+                fakes.WOO_SHOP, self._on_sale("demo-woo"), site=fakes.WOO_SHOP.name, home="/woo/"
             ),
         )
 
@@ -308,7 +387,8 @@ class DemoMarket:
         with self._hits_lock:
             self.hits[split.path] += 1
         path = unquote(split.path)
-        found = self._routes.get(path)
+        found = self._gone.get(path) if self._gone else None
+        found = found or self._routes.get(path)
         if found is not None:
             return found
         query = parse_qs(split.query)
@@ -330,7 +410,7 @@ class DemoMarket:
         return route(query)
 
     def _jsonld_search(self, query: dict[str, list[str]]) -> Response:
-        listed = self._by_market["demo-jsonld"]
+        listed = self._on_sale("demo-jsonld")
         q = query.get("q", [""])[0]
         last = max(1, -(-len(listed) // JSONLD_PER_PAGE))
         n = _int(query, "page", 1, 1, last + 1)
@@ -340,10 +420,10 @@ class DemoMarket:
             results = listed[start : start + JSONLD_PER_PAGE]
             return _html(pages.jsonld_search(results, q=q, page_no=n, more=n < last))
 
-        return self._cached(("jsonld", q, n), make)
+        return self._cached(("jsonld", q, n, self._generation), make)
 
     def _html_search(self, query: dict[str, list[str]]) -> Response:
-        listed = self._by_market["demo-html"]
+        listed = self._on_sale("demo-html")
         q = query.get("q", [""])[0]
         last = max(1, -(-len(listed) // HTML_PER_PAGE))
         n = _int(query, "p", 1, 1, last + 1)
@@ -353,12 +433,12 @@ class DemoMarket:
             results = listed[start : start + HTML_PER_PAGE]
             return _html(pages.html_search(results, q=q, page_no=n, more=n < last))
 
-        return self._cached(("html", q, n), make)
+        return self._cached(("html", q, n, self._generation), make)
 
     def _shopify_products(self, query: dict[str, list[str]]) -> Response:
         limit = _int(query, "limit", 30, 1, 250)
         n = _int(query, "page", 1, 1, 10_000)
-        listed = self._by_market["demo-shopify"][(n - 1) * limit : n * limit]
+        listed = self._on_sale("demo-shopify")[(n - 1) * limit : n * limit]
         body = b",".join(self._shopify_json[f.listing_id] for f in listed)
         return Response(200, JSON, b'{"products":[' + body + b"]}")
 
@@ -366,7 +446,7 @@ class DemoMarket:
         words = _fold(query.get("q", [""])[0]).split()
         limit = _int(query, "resources[limit]", 10, 1, 10)
         found = []
-        for f in self._by_market["demo-shopify"]:
+        for f in self._on_sale("demo-shopify"):
             text = _fold(" ".join([f.title, f.brand or "", f.category, f.description]))
             if all(w in text for w in words):
                 found.append(pages.shopify_suggestion(f, self.base_url))
@@ -374,7 +454,7 @@ class DemoMarket:
 
     def _woo_products(self, query: dict[str, list[str]]) -> Response:
         # Like the demo's other searches, the search term ranks nothing out: a category page.
-        listed = self._by_market["demo-woo"]
+        listed = self._on_sale("demo-woo")
         per_page = _int(query, "per_page", 10, 1, 100)
         n = _int(query, "page", 1, 1, 10_000)
         pages_total = -(-len(listed) // per_page)

@@ -485,3 +485,21 @@ def home(name: str, start: str, *, site_home: str) -> bytes:
     """A store's home page (the Shopify and WooCommerce start URLs)."""
     body = render('<h1>{n}</h1><p><a href="{s}">All products</a></p>', n=name, s=start)
     return page(name, body, site=name, home=site_home)
+
+
+def html_listing_ended() -> bytes:
+    """The HTML marketplace's page for a listing taken down: 200, as many marketplaces answer,
+    with the notice a shopper sees and no listing on it."""
+    body = render(
+        '<div class="notice"><h2>This listing is no longer available</h2>'
+        "<p>The seller's listing was removed. Try searching for similar items.</p>"
+        '<p><a href="{s}">Search Bazaar</a></p></div>',
+        s="/html/search?q=",
+    )
+    return page("Listing unavailable | Bazaar", body, site="Bazaar", home="/html/search?q=")
+
+
+def moved() -> bytes:
+    """The body of a redirect (the JSON-LD marketplace sends a removed listing to its search)."""
+    body = render('<p>Moved to <a href="{s}">the search page</a>.</p>', s="/jsonld/search?q=")
+    return page("Moved", body, site="Demo Market", home="/jsonld/search?q=")
