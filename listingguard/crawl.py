@@ -137,23 +137,17 @@ def prepare_jobdir(path: Path) -> bool:
 
 def run(config_path: Path, name: str, sweep_id: int) -> int:
     """Crawl one marketplace into the store; prints one JSON line of results and returns 0."""
-    from scrapy.crawler import CrawlerProcess
 
     config = load(config_path)
     market = config.marketplaces[name]
     lock = _lock(config, name)
     if lock is None:
-        print(json.dumps({"marketplace": name, "finish_reason": "locked"}), flush=True)
-        return 3
+        return _locked(name)
     db = store.open_store(config.workspace.database)
     settings = settings_for(config, name, market, sweep_id, db)
     db.conn.close()
     resumed = prepare_jobdir(Path(settings["JOBDIR"]))
-    process = CrawlerProcess(settings)
-    crawler = process.create_crawler(market.kind)
-    process.crawl(crawler)
-    process.start()
-    stats = crawler.stats.get_stats() if crawler.stats else {}
+    stats = _crawl(settings, market.kind)
     reason = str(stats.get("finish_reason", "unknown"))
     job = Path(settings["JOBDIR"])
     if reason == "shutdown":
@@ -163,6 +157,22 @@ def run(config_path: Path, name: str, sweep_id: int) -> int:
         shutil.rmtree(job, ignore_errors=True)
     print(json.dumps(_summary(name, stats) | {"resumed": resumed}), flush=True)
     return 0
+
+
+def _locked(name: str) -> int:
+    print(json.dumps({"marketplace": name, "finish_reason": "locked"}), flush=True)
+    return 3
+
+
+def _crawl(settings: Any, spider: str) -> dict[str, Any]:
+    """Run one spider to its end in this process; its stats."""
+    from scrapy.crawler import CrawlerProcess
+
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(spider)
+    process.crawl(crawler)
+    process.start()
+    return crawler.stats.get_stats() if crawler.stats else {}
 
 
 def _summary(name: str, stats: dict[str, Any]) -> dict[str, Any]:
@@ -211,22 +221,16 @@ def recheck_settings(
 def run_recheck(config_path: Path, name: str, targets: Path, out: Path) -> int:
     """Recheck the listings of ``targets`` on one marketplace; prints one JSON line, returns 0
     (3 when a crawl of the marketplace is running: the lock is the sweep's)."""
-    from scrapy.crawler import CrawlerProcess
 
     config = load(config_path)
     market = config.marketplaces[name]
     lock = _lock(config, name)
     if lock is None:
-        print(json.dumps({"marketplace": name, "finish_reason": "locked"}), flush=True)
-        return 3
+        return _locked(name)
     db = store.open_store(config.workspace.database)
     settings = recheck_settings(config, name, market, db, targets, out)
     db.conn.close()
-    process = CrawlerProcess(settings)
-    crawler = process.create_crawler("recheck")
-    process.crawl(crawler)
-    process.start()
-    stats = crawler.stats.get_stats() if crawler.stats else {}
+    stats = _crawl(settings, "recheck")
     print(json.dumps(_summary(name, stats)), flush=True)
     return 0
 

@@ -338,7 +338,13 @@ def problem_keys(notice: Notice, platform: Platform, config: Config) -> list[str
         elif head.startswith("targets["):
             i = int(head[8:-1])
             t = notice.targets[i]
-            out.append(f"the {field} of listing {t.url} is {by} (the captured page has none)")
+            if field.startswith("url:"):
+                out.append(
+                    f"{t.url} is not a listing URL that {platform.name} takes "
+                    f"(it must match {platform.target_url})"
+                )
+            else:
+                out.append(f"the {field} of listing {t.url} is {by} (the captured page has none)")
         else:
             out.append(f"{path} is {by}")
     return out

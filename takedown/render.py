@@ -134,7 +134,8 @@ def eml(
     msg = EmailMessage()
     reporter = notice.reporter
     msg["From"] = f"{reporter.name} <{reporter.email}>" if reporter.name else reporter.email
-    msg["To"] = notice.recipient or platform.to
+    if notice.recipient or platform.to:  # a form platform's notice kept as mail has no To
+        msg["To"] = notice.recipient or platform.to
     msg["Subject"] = subject(notice, platform, env)
     msg["Date"] = format_datetime(dt.datetime.combine(notice.date, dt.time(9, 0), tzinfo=dt.UTC))
     domain = reporter.email.rpartition("@")[2] or "listingguard.invalid"

@@ -97,6 +97,11 @@ def draft(
     recipient: str | None = None,
 ):
     platform = PLATFORMS[name]
+    if platform.target_url:  # Etsy takes etsy.com/listing/N URLs only
+        findings = [
+            dataclasses.replace(f, url=f"https://www.etsy.com/listing/{1000 + f.listing_row}")
+            for f in findings
+        ]
     batches = drafting.batches([f for f in findings if f.basis == basis], lambda f: name)
     assert len(batches) == 1, "the fixture cites one mark, so one batch per basis"
     to = RECIPIENTS.get(name, "") if recipient is None else recipient
@@ -169,7 +174,7 @@ def _amazon() -> dict:
         (lambda d: d["fields"][2].update(scope="listing"), "fields[2].scope"),
         (lambda d: d["csv"]["columns"].clear(), "csv.columns"),
         (lambda d: d["channel"].update(kind="fax"), "channel.kind"),
-        (lambda d: d["counter"].pop("party"), "counter"),
+        (lambda d: d["bases"]["copyright"]["counter"].pop("party"), "bases.copyright.counter"),
     ],
 )
 def test_broken_definition_names_file_and_key(tmp_path: Path, change, key: str) -> None:
@@ -417,14 +422,18 @@ RESPONSES = {
 @pytest.mark.parametrize("name", NAMES)
 def test_counter_clock_and_response_window(name: str) -> None:
     p = PLATFORMS[name]
+    clock = p.clock("copyright") if "copyright" in p.bases else p.counter
     if name in CLOCKS:
-        assert p.counter is not None
-        assert (p.counter.days, p.counter.business, p.counter.party, p.counter.max_days) == CLOCKS[
-            name
-        ]
-        assert p.counter.source.startswith("http")
+        assert clock is not None
+        assert (clock.days, clock.business, clock.party, clock.max_days) == CLOCKS[name]
+        assert clock.source.startswith("http")
     elif name in ("walmart", "temu", "tiktok-shop", "eu-dsa"):
-        assert p.counter is None, f"{name}: no clock was found on the platform's pages"
+        assert clock is None, f"{name}: no clock was found on the platform's pages"
+    if name in ("amazon", "etsy"):
+        assert p.clock("trademark") is None, "counter-notices are taken on copyright only"
+    if name == "shopify":
+        tm = p.clock("trademark")
+        assert tm is not None and (tm.days, tm.business, tm.party) == (2, False, "respondent")
     assert p.response is not None
     assert p.response.template == f"{p.response.kind}.txt.j2"
     assert p.response.how

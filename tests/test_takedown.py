@@ -485,3 +485,43 @@ def test_recheck_marks_a_removed_listing_removed(
     assert {
         r["status"] for r in _rows(config, f"SELECT status FROM findings WHERE id = {first['id']}")
     } == {"resolved"}
+
+
+def test_every_platform_drafts_a_complete_notice_from_the_demo(
+    runner: CliRunner, ws_dir: Path
+) -> None:
+    """Real demo findings through every bundled definition: each validates and renders in every
+    format; Etsy alone refuses the demo's URLs, which are not etsy.com/listing/N."""
+    from listingguard import notices
+    from takedown import render
+
+    config = ws_dir / "config.toml"
+    picks = {
+        "trademark": _findings(config, kind="trademark", marketplace="demo-html")[:2],
+        "copyright": _findings(config, kind="image_copy", marketplace="demo-html")[:2]
+        + _findings(config, kind="text_copy", marketplace="demo-html")[:1],
+    }
+    _confirm(runner, config, [i for ids in picks.values() for i in ids])
+    ws = open_workspace(config)
+    try:
+        known = notices.load_platforms(ws.config)
+        assert len(known) == 12
+        for name, platform in known.items():
+            for basis in platform.bases:
+                if platform.target_url:
+                    with pytest.raises(notices.TakedownError, match="not a listing URL"):
+                        notices.plan(ws, picks[basis], name)
+                    continue
+                planned = notices.plan(ws, picks[basis], name)
+                for notice, p in planned:
+                    assert len(notice.targets) <= p.limit
+                notice, p = planned[0]
+                text = render.text(notice, p)
+                assert "Jordan Example" in text and notice.targets[0].url in text, name
+                assert render.csv_text(notice, p).count("\r\n") == len(notice.targets) + 1
+                msg = email.message_from_bytes(
+                    render.eml(notice, p, None), policy=email.policy.default
+                )
+                assert msg.get_body(("plain",)).get_content().strip()
+    finally:
+        ws.close()
