@@ -9,9 +9,11 @@ notice is submitted, ``resolved`` once the listing is gone.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 from listingguard import store
+from listingguard.allowlist import authorised_seller
 from listingguard.errors import NotFound
 from listingguard.notices import TakedownError, load_platforms
 from listingguard.workspace import Workspace
@@ -59,6 +61,28 @@ def _findings_to(db: Any, notice_id: int, status: str, listing_id: int | None = 
     db.execute(sql, args)
 
 
+def _reportable(ws: Workspace, notice_id: int) -> None:
+    """Every finding of the notice is still confirmed and its seller still not authorised:
+    a finding may have been dismissed, or the allowlist grown, since the draft."""
+    problems = []
+    for r in ws.db.query(
+        "SELECT f.id, f.status, l.marketplace, l.url, l.seller_id, l.seller_name, l.seller_url "
+        "FROM notice_findings nf JOIN findings f ON f.id = nf.finding_id "
+        "JOIN listings l ON l.id = f.listing_id WHERE nf.notice_id = ?",
+        [notice_id],
+    ):
+        allowed = authorised_seller(ws.config, r)
+        if allowed:
+            problems.append(f"finding {r['id']} is on {allowed.name} ([[authorised]]) now")
+        elif r["status"] != "confirmed":
+            problems.append(f"finding {r['id']} is {r['status']} now, not confirmed")
+    if problems:
+        raise TakedownError(
+            "\n".join(problems)
+            + f"\nnotice {notice_id} cannot go on: discard it and draft again without them"
+        )
+
+
 def approve(ws: Workspace, notice_ids: list[int], by: str) -> list[int]:
     """A person's approval: the only way a draft can go on to be filed."""
     if not by.strip():
@@ -66,6 +90,7 @@ def approve(ws: Workspace, notice_ids: list[int], by: str) -> list[int]:
     for nid in notice_ids:
         row = notice_row(ws, nid)
         _check(lifecycle.NOTICE_FLOW, row["status"], "approved", f"notice {nid}")
+        _reportable(ws, nid)
     with store.transaction(ws.db) as db:
         for nid in notice_ids:
             stamp = store.now()
@@ -96,6 +121,9 @@ def discard(ws: Workspace, notice_id: int) -> None:
     with store.transaction(ws.db) as db:
         db.execute("DELETE FROM notice_findings WHERE notice_id = ?", [notice_id])
         db.execute("DELETE FROM notices WHERE id = ?", [notice_id])
+    for key in ("path", "pack_path"):  # a draft's files go with it (its id may be reused)
+        if row[key]:
+            Path(row[key]).unlink(missing_ok=True)
 
 
 def _listings(ws: Workspace, notice_id: int) -> list[int]:
@@ -109,8 +137,15 @@ def _listings(ws: Workspace, notice_id: int) -> list[int]:
     ]
 
 
-def _on(on: dt.date | None) -> tuple[dt.date, str]:
-    day = on or dt.datetime.now(dt.UTC).date()
+def _on(on: dt.date | None, after: str | None = None) -> tuple[dt.date, str]:
+    """The day an event happened and its timestamp; never in the future, never before
+    ``after`` (the case was opened then), or the statistics would be nonsense."""
+    today = dt.datetime.now(dt.UTC).date()
+    if on is not None and on > today:
+        raise TakedownError(f"--on {on}: that is in the future")
+    if on is not None and after and on < dt.date.fromisoformat(after[:10]):
+        raise TakedownError(f"--on {on}: before the case was opened ({after[:10]})")
+    day = on or today
     stamp = store.now() if on is None else f"{day.isoformat()}T12:00:00Z"
     return day, stamp
 
@@ -122,6 +157,7 @@ def submit(
     as the first deadline where the platform gives the seller one."""
     row = notice_row(ws, notice_id)
     _check(lifecycle.NOTICE_FLOW, row["status"], "submitted", f"notice {notice_id}")
+    _reportable(ws, notice_id)
     platform = load_platforms(ws.config).get(row["platform"])
     clock = platform.clock(row["legal_basis"]) if platform else None
     day, stamp = _on(on)
@@ -197,7 +233,7 @@ def mark(
 ) -> list[dict[str, Any]]:
     """Record what the platform did with a notice (or one of its listings)."""
     row = notice_row(ws, notice_id)
-    if status == "submitted":
+    if status == "submitted" and row["status"] in ("draft", "approved"):
         submit(ws, notice_id, reference, on)
         return case_rows(ws, notice_id)
     if status == "rejected" and not reason:
@@ -212,14 +248,16 @@ def mark(
     for c in rows:
         _check(lifecycle.CASE_FLOW, c["status"], status, f"case {c['id']}")
     platform = load_platforms(ws.config).get(row["platform"])
-    day, stamp = _on(on)
+    day, stamp = _on(on, max(c["opened_at"] for c in rows))
     with store.transaction(ws.db) as db:
         for c in rows:
             change: dict[str, Any] = {"status": status}
             note = reason
             if status == "countered":
                 clock = platform.clock(row["legal_basis"]) if platform else None
-                if clock and clock.days:
+                # A respondent's clock ran from submission; the counter-notice starts the
+                # complainant's (to sue, or the listing is restored).
+                if clock and clock.days and clock.party == "complainant":
                     due = deadline(day, clock)
                     change["deadline"] = due.isoformat()
                     note = (note + "; " if note else "") + (
@@ -228,11 +266,16 @@ def mark(
                     )
             if status in lifecycle.CLOSED:
                 change["closed_at"] = stamp
+            if status == "submitted":  # refiled after a rejection
+                change.update(closed_at=None, reason=None)
+                note = note or "filed again" + (f" (reference {reference})" if reference else "")
             if status == "rejected":
                 change["reason"] = reason
             db["cases"].update(c["id"], change)
             _event(db, c["id"], status, note, capture_id, at=stamp)
             after = FINDING_AFTER.get(status)
+            if status == "submitted":
+                after = "reported"
             if after:
                 _findings_to(db, notice_id, after, c["listing_id"])
         _sync_notice(db, notice_id)
@@ -286,14 +329,17 @@ def recheck(ws: Workspace) -> list[dict[str, Any]]:
         with store.transaction(ws.db) as db:
             db["cases"].update(c["id"], {"last_checked_at": r.checked_at})
         if r.status == "removed" and c["status"] != "removed":
-            mark(
-                ws,
-                c["notice_id"],
-                "removed",
-                listing_id=c["listing_id"],
-                reason=f"recheck: {r.reason}",
-                capture_id=r.capture_id,
-            )
+            try:
+                mark(
+                    ws,
+                    c["notice_id"],
+                    "removed",
+                    listing_id=c["listing_id"],
+                    reason=f"recheck: {r.reason}",
+                    capture_id=r.capture_id,
+                )
+            except TakedownError as exc:  # one odd case never stops the others
+                entry["reason"] += f" (not recorded: {exc})"
         elif r.status in ("blocked", "error"):
             with store.transaction(ws.db) as db:
                 _event(
@@ -319,12 +365,14 @@ def link_relistings(ws: Workspace) -> list[dict[str, Any]]:
             JOIN notice_findings nf ON nf.notice_id = c.notice_id
             JOIN findings f1 ON f1.id = nf.finding_id AND f1.listing_id = c.listing_id
             JOIN listings l2 ON l2.marketplace = l1.marketplace AND l2.seller_id = l1.seller_id
-                 AND l2.id != l1.id AND l2.first_seen > c.opened_at
+                 AND l2.id != l1.id AND l2.first_seen >= c.closed_at
             JOIN findings f2 ON f2.listing_id = l2.id AND f2.asset_id = f1.asset_id
                  AND f2.kind = f1.kind
             WHERE c.status = 'removed' AND l1.seller_id IS NOT NULL AND l1.seller_id != ''
               AND NOT EXISTS (SELECT 1 FROM relistings r WHERE r.case_id = c.id
                               AND r.listing_id = l2.id)
+              AND NOT EXISTS (SELECT 1 FROM cases c2 WHERE c2.listing_id = l2.id
+                              AND c2.notice_id = c.notice_id)
             """
         )
     )
@@ -344,6 +392,12 @@ def link_relistings(ws: Workspace) -> list[dict[str, Any]]:
             db["cases"].update(r["case_id"], {"status": "relisted"})
             _event(
                 db, r["case_id"], "relisted", f"relisted as {r['url']} (finding {r['finding_id']})"
+            )
+            _sync_notice(
+                db,
+                db.execute("SELECT notice_id FROM cases WHERE id = ?", [r["case_id"]]).fetchone()[
+                    0
+                ],
             )
     return found
 

@@ -452,6 +452,11 @@ def _cross_checks(config: Config) -> list[str]:
                 f"authorised[{i}]: name at least one of seller_ids, seller_names or domains"
             )
     problems += _marketplace_checks(config)
+    for name, address in config.takedown.recipients.items():
+        if not _EMAIL.fullmatch(address):
+            problems.append(
+                f'takedown.recipients.{name}: expected an email address, got "{address[:60]}"'
+            )
     seen: dict[str, int] = {}
     for i, m in enumerate(config.marks):
         key = mark_identity(m.text)

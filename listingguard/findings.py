@@ -324,7 +324,10 @@ def review(db: Database, config: Config, ids: list[int], status: str) -> list[st
     rows = {
         r["id"]: r
         for r in db.query(
-            "SELECT f.id, f.status, l.marketplace, l.url, l.seller_id, l.seller_name, l.seller_url "
+            "SELECT f.id, f.status, l.marketplace, l.url, l.seller_id, l.seller_name, l.seller_url, "
+            "(SELECT n.id || ' (' || n.status || ')' FROM notice_findings nf JOIN notices n "
+            " ON n.id = nf.notice_id WHERE nf.finding_id = f.id "
+            " AND n.status IN ('draft', 'approved')) AS in_notice "
             f"FROM findings f JOIN listings l ON l.id = f.listing_id WHERE f.id IN "
             f"({','.join('?' * len(ids))})",
             ids,
@@ -339,6 +342,11 @@ def review(db: Database, config: Config, ids: list[int], status: str) -> list[st
             status == "confirmed" and authorised_seller(config, row)
         ):
             problems.append(f"finding {i} is on an authorised seller: it is never reported")
+        elif row["in_notice"] and status != "confirmed":
+            problems.append(
+                f"finding {i} is in notice {row['in_notice']}: discard the notice first "
+                "(listingguard takedown discard N), so that it is not filed"
+            )
         elif row["status"] not in REVIEWABLE[status]:
             problems.append(f"finding {i} is {row['status']}: it cannot be marked {status}")
     if not problems:

@@ -16,9 +16,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from jinja2 import TemplateError
 
 from listingguard import store
 from listingguard.allowlist import authorised_seller
@@ -130,7 +132,6 @@ def _work_right(config: Config, asset: dict[str, Any], owner: str) -> Right:
         owner,
         work_description=f"the owner's {what}{product}, SHA-256 {asset['sha256']}",
         original_url=config.takedown.works_url or config.owner.website,
-        first_published=(asset.get("added_at") or "")[:10],
         sha256=asset["sha256"],
     )
 
@@ -176,8 +177,10 @@ def _evidence(ws: Workspace, row: dict[str, Any]) -> tuple[Evidence, ...]:
     if row["kind"] == "image_copy" and sha:
         image = ws.db.execute(
             "SELECT COALESCE(c.url, i.url), COALESCE(c.captured_at, i.first_seen), i.sha256 "
-            "FROM images i LEFT JOIN captures c ON c.id = i.capture_id WHERE i.sha256 = ?",
-            [sha],
+            "FROM images i JOIN listing_images li ON li.image_sha256 = i.sha256 "
+            "AND li.listing_id = ? LEFT JOIN captures c ON c.id = i.capture_id "
+            "WHERE i.sha256 = ?",
+            [row["listing_row"], sha],
         ).fetchone()
         if image:
             out.append(
@@ -397,6 +400,23 @@ def plan(
     return planned
 
 
+def _render(
+    notice: Notice, p: Platform, env: Any, fmt: str, pack_path: Path | None
+) -> tuple[str, bytes]:
+    """The notice's text and the bytes of its file; a template that fails names its file."""
+    try:
+        body = render.text(notice, p, env)
+        if fmt == "eml":
+            data = render.eml(notice, p, pack_path, env)
+        elif fmt == "csv":
+            data = render.csv_text(notice, p, env).encode("utf-8-sig")
+        else:
+            data = body.encode("utf-8")
+    except (TemplateError, ValueError) as exc:
+        raise TakedownError(f"{p.path}: the notice cannot be rendered: {exc}") from None
+    return body, data
+
+
 def draft(
     ws: Workspace,
     ids: list[int],
@@ -406,17 +426,28 @@ def draft(
     pack: bool = True,
     today: dt.date | None = None,
 ) -> list[Drafted]:
-    """Draft, write and record the notices for these findings (status ``draft``)."""
+    """Draft, write and record the notices for these findings (status ``draft``).
+
+    Each notice is one write transaction: its row, its findings, its evidence pack and its
+    file, or none of them. The checks of ``plan`` are made again inside the transaction, so two
+    drafts of the same findings at once cannot both succeed.
+    """
     from listingguard import packs
 
     if fmt not in FORMATS:
         raise TakedownError(f"--format: expected one of {', '.join(FORMATS)}")
+    if fmt == "eml" and not pack:
+        raise TakedownError("--no-pack: an .eml notice carries its evidence pack")
     planned = plan(ws, ids, platform, today)
     env = render.environment(template_dir(ws.config))
     folder = ws.config.workspace.notices
     out = []
     for notice, p in planned:
+        written: list[Path] = []
         with store.transaction(ws.db) as db:
+            problems = _refusals(ws, finding_rows(ws, list(notice.finding_ids)))
+            if problems:
+                raise TakedownError("\n".join(problems))
             stamp = store.now()
             notice_id = (
                 db["notices"]
@@ -436,29 +467,30 @@ def draft(
                 {"notice_id": notice_id, "finding_id": i} for i in notice.finding_ids
             )
             stem = f"notice-{notice_id:04d}-{p.name}-{notice.basis}"
-            pack_path = None
-            if pack or fmt == "eml":
-                result = packs.write_pack(
-                    ws, list(notice.finding_ids), folder / f"{stem}-evidence.zip"
-                )
-                pack_path = result.path
-                notice = _with_pack(notice, pack_path.name)
-            body = render.text(notice, p, env)
-            if fmt == "eml":
-                data = render.eml(notice, p, pack_path, env)
-            elif fmt == "csv":
-                data = render.csv_text(notice, p, env).encode("utf-8-sig")
-            else:
-                data = body.encode("utf-8")
-            path = folder / f"{stem}.{FORMATS[fmt]}"
-            _write(path, data)
+            pack_path = pack_sha = None
+            try:
+                if pack:
+                    result = packs.write_pack(
+                        ws, list(notice.finding_ids), folder / f"{stem}-evidence.zip"
+                    )
+                    pack_path, pack_sha = result.path, result.sha256
+                    written.append(pack_path)
+                    notice = replace(notice, pack=f"{pack_path.name}, SHA-256 {pack_sha}")
+                body, data = _render(notice, p, env, fmt, pack_path)
+                path = folder / f"{stem}.{FORMATS[fmt]}"
+                _write(path, data)
+                written.append(path)
+            except BaseException:
+                for f in written:
+                    f.unlink(missing_ok=True)
+                raise
             db["notices"].update(
                 notice_id,
                 {
                     "body": body,
                     "path": str(path),
                     "pack_path": str(pack_path) if pack_path else None,
-                    "pack_sha256": result.sha256 if pack_path else None,
+                    "pack_sha256": pack_sha,
                     "model": json.dumps(notice.as_dict(), default=str, ensure_ascii=False),
                 },
             )
@@ -476,9 +508,3 @@ def draft(
             )
         )
     return out
-
-
-def _with_pack(notice: Notice, name: str) -> Notice:
-    from dataclasses import replace
-
-    return replace(notice, pack=name)

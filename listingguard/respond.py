@@ -149,6 +149,17 @@ def draft_response(
     gaps = [f"{keys[p.partition('.')[2]]} is required by {platform.name}'s "
             f"{platform.response.kind if platform.response else 'response'}"
             for p in respond_mod.missing(platform, me)]  # fmt: skip
+    kind = platform.response.kind if platform.response else None
+    if kind == "dmca-counter" and complaint.basis != "copyright":
+        gaps.append(
+            f"--basis {complaint.basis}: a DMCA counter-notice answers copyright complaints "
+            f"only; {platform.name} takes no counter-notice on {complaint.basis} (answer the "
+            "complainant, or use the platform's appeal)"
+        )
+    if kind == "dmca-counter" and not complaint.complainant:
+        gaps.append(
+            "--complainant: a counter-notice accepts service from the complainant: name them"
+        )
     ids = list(dict.fromkeys([*asset_ids, *matched_assets(ws, images)])) if images else asset_ids
     if not ids:
         gaps.append("--asset or --image: name the photos, copy or mark that are yours")

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from listingguard import casework
 from listingguard import notices as notices_mod
-from listingguard.cli import cli, config_option, json_option, out, print_json
+from listingguard.cli import cli, config_option, err, json_option, out, print_json
 from listingguard.workspace import Workspace, open_workspace
 from takedown import cases as lifecycle
 from takedown.clock import describe
@@ -79,7 +79,7 @@ def takedown_platforms(config_path: Path, as_json: bool) -> None:
                     "channel": p.channel,
                     "url": p.url,
                     "to": p.to,
-                    "counter": describe(p.counter) if p.counter else None,
+                    "counter": {b: describe(c) if (c := p.clock(b)) else None for b in p.bases},
                     "response": p.response.kind if p.response else None,
                     "sources": list(p.sources),
                 }
@@ -94,7 +94,7 @@ def takedown_platforms(config_path: Path, as_json: bool) -> None:
             ", ".join(p.bases),
             str(p.limit),
             p.channel,
-            escape(describe(p.counter)) if p.counter else "-",
+            escape("\n".join(f"{b}: {describe(c)}" for b in p.bases if (c := p.clock(b))) or "-"),
         )
     out.print(table)
 
@@ -156,7 +156,11 @@ def takedown_draft(
 
 
 @takedown.command("list")
-@click.option("--status", help="Only notices with this status.")
+@click.option(
+    "--status",
+    type=click.Choice(["draft", "approved", *lifecycle.CASE_STATUSES]),
+    help="Only notices with this status.",
+)
 @click.option("--cases", "show_cases", is_flag=True, help="List cases (one per listing) instead.")
 @config_option
 @json_option
@@ -324,7 +328,8 @@ def takedown_recheck(config_path: Path, as_json: bool) -> None:
         ws.close()
     if as_json:
         print_json(report)
-        return
+        raise SystemExit(1 if any(r["result"] in ("blocked", "error") for r in report) else 0)
+    unsure = [r for r in report if r["result"] in ("blocked", "error")]
     if not report:
         out.print("No open cases to re-check.")
         return
@@ -338,6 +343,9 @@ def takedown_recheck(config_path: Path, as_json: bool) -> None:
             r["now"],
         )
     out.print(table)
+    if unsure:
+        err.print(f"{len(unsure)} listing(s) could not be checked (blocked or unreachable).")
+        raise SystemExit(1)
 
 
 def _rate(value: float | None) -> str:
@@ -467,13 +475,23 @@ def takedown_respond(
         folder = ws.config.workspace.notices
     finally:
         ws.close()
-    path = out_path or folder / f"response-{platform}-{day.isoformat()}.txt"
+    path = out_path or _unused(folder / f"response-{platform}-{day.isoformat()}.txt")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, "utf-8")
     if as_json:
         print_json({"path": str(path), "deadline": due, "proofs": [p.__dict__ for p in proofs]})
         return
     out.print(f"{escape(str(path))}: {len(proofs)} proof(s)" + (f"; file by {due}" if due else ""))
+
+
+def _unused(path: Path) -> Path:
+    """``path``, or ``path-2``, ``path-3``...: a second answer never overwrites the first."""
+    n = 1
+    candidate = path
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    return candidate
 
 
 def print_demo_takedown(summary: dict[str, Any]) -> None:

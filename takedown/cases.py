@@ -28,7 +28,7 @@ CASE_FLOW: dict[str, tuple[str, ...]] = {
     "submitted": ("removed", "rejected", "countered"),
     "countered": ("removed", "restored", "rejected"),
     "removed": ("relisted", "restored"),
-    "restored": ("relisted",),
+    "restored": ("removed", "relisted"),
     "rejected": ("submitted",),
     "relisted": (),
 }
@@ -83,7 +83,9 @@ class PlatformStats:
 
     @property
     def counter_rate(self) -> float | None:
-        return self.countered / self.cases if self.cases else None
+        """Share of cases where the seller's counter-notice stood (the listing came back):
+        the figure Alibaba's good-faith programme caps at 5%."""
+        return self.restored / self.cases if self.cases else None
 
     @property
     def median_days(self) -> float | None:
@@ -98,7 +100,7 @@ class PlatformStats:
             )
         if self.counter_rate is not None and self.counter_rate > COUNTER_CEILING:
             out.append(
-                f"counter-notices on {self.counter_rate:.0%} of cases (over "
+                f"successful counter-notices on {self.counter_rate:.0%} of cases (over "
                 f"{COUNTER_CEILING:.0%}): review what is being reported"
             )
         return out

@@ -105,7 +105,9 @@ def _targets(findings: Iterable[Finding], platform: Platform, basis: str) -> lis
                 locations=locations,
                 reason="; ".join(dict.fromkeys(f.explanation for f in fs)),
                 reason_code=code,
-                evidence=tuple(e for f in fs for e in f.evidence),
+                evidence=tuple(
+                    {(e.kind, e.url, e.sha256): e for f in fs for e in f.evidence}.values()
+                ),
                 finding_ids=tuple(f.id for f in fs),
                 rights=tuple(dict.fromkeys(r.name for f in fs for r in f.rights)),
             )

@@ -20,6 +20,7 @@ import os
 import re
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -33,7 +34,17 @@ FORMAT = "listingguard-evidence-pack"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 MAX_MANIFEST_BYTES = 20_000_000
-MAX_WARC_MEMBER_BYTES = 1_100_000_000  # above the crawler's largest page or image cap
+# A pack is checked by whoever receives it, on their machine, so its limits are fixed here and
+# not taken from a config: generous next to the crawler's own caps (pages 8 MB, images 10 MB by
+# default), small enough that a hostile pack costs seconds, not minutes and gigabytes.
+MAX_RECORD_BYTES = 64_000_000  # a WARC record gunzipped: held in memory to be parsed
+MAX_WARC_MEMBER_BYTES = MAX_RECORD_BYTES + MAX_RECORD_BYTES // 100  # gzip grows random data a bit
+MAX_MEMBER_BYTES = 256_000_000  # any other member (a photo, the summary): hashed as it streams
+MAX_RATIO = 200  # declared size over compressed size; deflate reaches ~1030 only on degenerate data
+RATIO_FLOOR = 1_000_000  # a member smaller than this may compress as well as it likes
+MAX_WARC_HEADER = 65_536  # the WARC header block of a record, before its content
+MAX_PROBLEM_CHARS = 300  # every problem is cut to this: a hostile name or error text is not output
+MAX_PROBLEMS = 100
 CHUNK = 1 << 20
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _STORED = (".jpg", ".jpeg", ".png", ".gz", ".pdf")  # compressed already: deflate gains nothing
@@ -108,8 +119,20 @@ def _check_name(name: str) -> str | None:
     """Why ``name`` may not be a member's path (absolute, ``..``, a backslash), or None."""
     p = PurePosixPath(name)
     if not name or "\\" in name or p.is_absolute() or ".." in p.parts or name != p.as_posix():
-        return f"{name!r} is not a safe relative path"
+        return f"{_short(repr(name), 120)} is not a safe relative path"
     return None
+
+
+def _short(text: str, limit: int = MAX_PROBLEM_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, saying so: a problem names, it does not quote."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 25] + f"... ({len(text) - limit + 25} more characters)"
+
+
+def _error(exc: BaseException) -> str:
+    """An exception as a problem's reason: its type and the start of its text."""
+    return _short(f"{type(exc).__name__}: {exc}", 160)
 
 
 def manifest(files: list[PackFile], **meta: Any) -> dict[str, Any]:
@@ -215,41 +238,74 @@ class PackCheck:
 
 def check(path: Path) -> PackCheck:
     """Check a pack: every manifest entry present with its SHA-256 and size, no member the
-    manifest does not list, and every captured WARC record whole, its payload digest the one the
-    manifest names (a revisit's payload held by the member it refers to).
+    manifest does not list, every captured WARC record whole, its payload digest, URL, record
+    id, time and HTTP status the ones the manifest names (a revisit's payload held by the member
+    it refers to), and a derived file's capture time the latest of its sources'.
 
-    The pack is hostile input: sizes are compared before anything is read, and no member is read
-    past the size its header gives.
+    The pack is hostile input: sizes are compared before anything is read (a member larger than
+    its kind's limit, or inflating absurdly, is a problem and is not read), no member is read
+    past the size its header gives, and every problem is a short line.
     """
     digest = _file_sha256(path)
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        return PackCheck(path, 0, [f"not a readable zip file ({exc})"], digest)
+        return PackCheck(path, 0, [f"not a readable zip file ({_error(exc)})"], digest)
     with zf:
-        problems: list[str] = []
-        infos: dict[str, zipfile.ZipInfo] = {}
-        for info in zf.infolist():
-            if info.filename in infos:
-                problems.append(f"{info.filename}: the zip holds this name twice")
-            if problem := _check_name(info.filename):
-                problems.append(f"{info.filename}: {problem}")
-            infos[info.filename] = info
-        data, problem = _manifest(zf, infos.get(MANIFEST))
-        if data is None:
-            return PackCheck(path, 0, [*problems, problem or "no manifest"], digest)
-        entries, entry_problems = _entries(data)
-        problems += entry_problems
-        for name in infos:
-            if name != MANIFEST and name not in entries:
-                problems.append(f"{name}: in the pack but not in the manifest")
-        for name, entry in entries.items():
-            info = infos.get(name)
-            if info is None:
-                problems.append(f"{name}: listed in the manifest but missing from the pack")
-                continue
-            problems += _check_member(zf, info, entry, entries)
-    return PackCheck(path, len(entries), problems, digest, data)
+        problems, entries, data = _check_zip(zf, path)
+    return PackCheck(path, len(entries), _report(problems), digest, data)
+
+
+def _report(problems: list[str]) -> list[str]:
+    """The problems, each cut short, and at most ``MAX_PROBLEMS`` of them."""
+    out = [_short(p) for p in problems[:MAX_PROBLEMS]]
+    if len(problems) > MAX_PROBLEMS:
+        out.append(f"and {len(problems) - MAX_PROBLEMS} more problems")
+    return out
+
+
+def _check_zip(
+    zf: zipfile.ZipFile, path: Path
+) -> tuple[list[str], dict[str, dict[str, Any]], dict[str, Any] | None]:
+    problems: list[str] = []
+    infos: dict[str, zipfile.ZipInfo] = {}
+    for info in zf.infolist():
+        name = _short(info.filename, 120)
+        if info.filename in infos:
+            problems.append(f"{name}: the zip holds this name twice")
+        if problem := _check_name(info.filename):
+            problems.append(f"{name}: {problem}")
+        infos[info.filename] = info
+    declared = sum(i.file_size for i in infos.values())
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    if declared > RATIO_FLOOR and declared > MAX_RATIO * size:
+        # Members sharing compressed data (an overlapping zip bomb) are caught here.
+        problems.append(
+            f"the members declare {declared} bytes in a zip of {size}: "
+            "an absurd compression ratio, so nothing is read"
+        )
+        return problems, {}, None
+    data, problem = _manifest(zf, infos.get(MANIFEST))
+    if data is None:
+        return [*problems, problem or "no manifest"], {}, None
+    entries, entry_problems = _entries(data)
+    problems += entry_problems
+    for name in infos:
+        if name != MANIFEST and name not in entries:
+            problems.append(f"{_short(name, 120)}: in the pack but not in the manifest")
+    for name, entry in entries.items():
+        info = infos.get(name)
+        if info is None:
+            problems.append(
+                f"{_short(name, 120)}: listed in the manifest but missing from the pack"
+            )
+            continue
+        problems += _check_member(zf, info, entry, entries)
+    problems += _check_derived(entries)
+    return problems, entries, data
 
 
 def _file_sha256(path: Path) -> str | None:
@@ -263,21 +319,40 @@ def _file_sha256(path: Path) -> str | None:
     return digest.hexdigest()
 
 
+def _unreadable(info: zipfile.ZipInfo, limit: int) -> str | None:
+    """Why a member is not to be read at all, from its header alone: larger than ``limit``,
+    inflating absurdly, encrypted, or compressed other than stored or deflated (bzip2 and LZMA
+    inflate without bound in one step); or None."""
+    if info.file_size > limit:
+        return f"{info.file_size} bytes, above the {limit} byte limit for it: not read"
+    if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * info.compress_size:
+        return (
+            f"{info.file_size} bytes compressed to {info.compress_size}: an absurd compression "
+            "ratio, so it is not read"
+        )
+    if info.flag_bits & 0x1:
+        return "encrypted: not read"
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        return f"compression method {info.compress_type}: a pack is only stored or deflated"
+    return None
+
+
 def _manifest(
     zf: zipfile.ZipFile, info: zipfile.ZipInfo | None
 ) -> tuple[dict[str, Any] | None, str | None]:
     if info is None:
         return None, f"{MANIFEST}: missing: this is not an evidence pack"
-    if info.file_size > MAX_MANIFEST_BYTES:
-        return None, f"{MANIFEST}: {info.file_size} bytes, above the {MAX_MANIFEST_BYTES} limit"
+    if problem := _unreadable(info, MAX_MANIFEST_BYTES):
+        return None, f"{MANIFEST}: {problem}"
     try:
         data = json.loads(zf.read(info).decode("utf-8"))
     except Exception as exc:  # hostile input: a bad CRC, bad JSON or bad UTF-8 are all "unreadable"
-        return None, f"{MANIFEST}: unreadable ({type(exc).__name__}: {exc})"
+        return None, f"{MANIFEST}: unreadable ({_error(exc)})"
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         return None, f"{MANIFEST}: not the manifest of a listingguard evidence pack"
     if data.get("format_version") != FORMAT_VERSION:
-        return None, f"{MANIFEST}: format version {data.get('format_version')!r}, expected 1"
+        shown = _short(repr(data.get("format_version")), 40)
+        return None, f"{MANIFEST}: format version {shown}, expected {FORMAT_VERSION}"
     return data, None
 
 
@@ -293,12 +368,13 @@ def _entries(data: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], list[str]
         if not isinstance(name, str):
             problems.append(f"{MANIFEST}: files[{i}] has no path")
             continue
+        shown = _short(name, 120)
         if not (isinstance(e.get("sha256"), str) and _SHA256.fullmatch(e["sha256"])):
-            problems.append(f"{name}: the manifest gives no valid SHA-256")
+            problems.append(f"{shown}: the manifest gives no valid SHA-256")
         elif not isinstance(e.get("bytes"), int) or isinstance(e.get("bytes"), bool):
-            problems.append(f"{name}: the manifest gives no size")
+            problems.append(f"{shown}: the manifest gives no size")
         elif name in entries or name == MANIFEST:
-            problems.append(f"{name}: listed twice in the manifest")
+            problems.append(f"{shown}: listed twice in the manifest")
         else:
             entries[name] = e
     return entries, problems
@@ -310,11 +386,14 @@ def _check_member(
     entry: dict[str, Any],
     entries: dict[str, dict[str, Any]],
 ) -> list[str]:
-    name = info.filename
+    name = _short(info.filename, 120)
     if info.file_size != entry["bytes"]:
         return [f"{name}: {info.file_size} bytes, the manifest says {entry['bytes']}"]
     capture = entry.get("capture")
-    keep = isinstance(capture, dict) and info.file_size <= MAX_WARC_MEMBER_BYTES
+    keep = isinstance(capture, dict)
+    kind = "a WARC member" if keep else "a member"
+    if problem := _unreadable(info, MAX_WARC_MEMBER_BYTES if keep else MAX_MEMBER_BYTES):
+        return [f"{name}: {kind} of {problem}"]
     digest = hashlib.sha256()
     held = bytearray()
     try:
@@ -324,48 +403,117 @@ def _check_member(
                 if keep:
                     held += chunk
     except Exception as exc:  # a bad CRC, a corrupt deflate stream, an encrypted member
-        return [f"{name}: unreadable ({type(exc).__name__}: {exc})"]
+        return [f"{name}: unreadable ({_error(exc)})"]
     if digest.hexdigest() != entry["sha256"]:
         return [f"{name}: SHA-256 is {digest.hexdigest()}, the manifest says {entry['sha256']}"]
+    sources = entry.get("sources") if isinstance(entry.get("sources"), list) else []
     problems = [
-        f"{name}: made from {src}, which is not in the pack"
-        for src in entry.get("sources") or []
-        if src not in entries
+        f"{name}: made from {_short(str(src), 120)}, which is not in the pack"
+        for src in sources
+        if not isinstance(src, str) or src not in entries
     ]
-    if isinstance(capture, dict):
-        if not keep:
-            return [*problems, f"{name}: a WARC member above {MAX_WARC_MEMBER_BYTES} bytes"]
+    if keep:
         problems += [f"{name}: {p}" for p in check_record(bytes(held), entry, entries)]
     return problems
+
+
+def _check_derived(entries: dict[str, dict[str, Any]]) -> list[str]:
+    """A file made from captures carries the latest capture time of its sources (the summary:
+    of every capture in the pack), which the manifest repeats; a different one is a problem."""
+    problems = []
+
+    def latest(paths: Iterable[Any]) -> str | None:
+        times = [
+            t
+            for p in paths
+            if isinstance(p, str) and isinstance(t := entries.get(p, {}).get("captured_at"), str)
+        ]
+        return max(times) if times else None
+
+    captures = [p for p, e in entries.items() if isinstance(e.get("capture"), dict)]
+    for name, e in entries.items():
+        sources = e.get("sources")
+        if isinstance(e.get("capture"), dict):
+            continue
+        if isinstance(sources, list) and sources:
+            expected = latest(sources)
+        elif e.get("role") == "summary":
+            expected = latest(captures)
+        else:
+            continue
+        if e.get("captured_at") != expected:
+            shown = _short(repr(e.get("captured_at")), 60)
+            problems.append(
+                f"{_short(name, 120)}: the manifest gives its capture time as {shown}, but the "
+                f"latest of its sources is {expected!r}"
+            )
+    return problems
+
+
+def _gunzip(data: bytes, limit: int) -> bytes:
+    """The WARC member's records gunzipped, each gzip member in turn, in chunks: ValueError
+    once past ``limit`` bytes, so a record that inflates without end is stopped there."""
+    out = bytearray()
+    rest = data
+    while rest:
+        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        pending = rest
+        while not inflate.eof:
+            chunk = inflate.decompress(pending, CHUNK)
+            out += chunk
+            if len(out) > limit:
+                raise _TooLarge(f"the record inflates past {limit} bytes: not read further")
+            pending = inflate.unconsumed_tail
+            if not pending and not chunk:
+                break
+        if not inflate.eof:
+            raise ValueError("the gzip data is truncated")
+        rest = inflate.unused_data
+    return bytes(out)
+
+
+class _TooLarge(ValueError):
+    pass
 
 
 def check_record(
     data: bytes, entry: dict[str, Any], entries: dict[str, dict[str, Any]]
 ) -> list[str]:
-    """What is wrong with one WARC member against its manifest entry (empty: nothing).
+    """What is wrong with one WARC member (gzip, as the crawler wrote it) against its manifest
+    entry (empty: nothing).
 
-    It must hold exactly one record with the manifest's record id, URL and capture time; a
-    response's payload as sent must hash to the manifest's payload SHA-256 (and its
-    WARC-Payload-Digest name it); a revisit must name that digest and refer to a response member
-    of the pack holding the same payload.
+    It must hold exactly one record with the manifest's record id, URL, capture time and HTTP
+    status, gunzipping to at most ``MAX_RECORD_BYTES``; a response's payload as sent must hash
+    to the manifest's payload SHA-256 (and its WARC-Payload-Digest name it); a revisit must name
+    that digest and refer to a response member of the pack holding the same payload.
     """
     capture = entry["capture"]
     want = capture.get("payload_sha256")
     if not (isinstance(want, str) and _SHA256.fullmatch(want)):
         return ["the manifest gives no payload SHA-256 for the capture"]
     try:
-        records = ArchiveIterator(io.BytesIO(data))
+        raw = _gunzip(data, MAX_RECORD_BYTES)
+    except _TooLarge as exc:
+        return [str(exc)]
+    except (ValueError, zlib.error) as exc:
+        return [f"not a gzip-compressed WARC record ({_error(exc)})"]
+    # Only a WARC header, and a short one, goes to warcio: not a second gzip layer, not junk.
+    if not raw.startswith(b"WARC/") or raw.find(b"\r\n\r\n", 0, MAX_WARC_HEADER) < 0:
+        return [f"not a WARC record (no WARC header in its first {MAX_WARC_HEADER} bytes)"]
+    try:
+        records = ArchiveIterator(io.BytesIO(raw))
         record = next(iter(records), None)
         if record is None:
             return ["no WARC record in the member"]
         headers = record.rec_headers
+        http = record.http_headers
         payload = hashlib.sha256()
         if record.rec_type == "response":
             while chunk := record.raw_stream.read(CHUNK):  # as sent, not decoded
                 payload.update(chunk)
         extra = next(iter(records), None)
     except Exception as exc:  # hostile input: warcio raises many types on a corrupt record
-        return [f"not a readable WARC record ({type(exc).__name__}: {exc})"]
+        return [f"not a readable WARC record ({_error(exc)})"]
     problems = []
     if extra is not None:
         problems.append("more than one WARC record in the member")
@@ -378,19 +526,42 @@ def check_record(
     for header, value in expected.items():
         if headers.get_header(header) != value:
             problems.append(
-                f"the record's {header} is {headers.get_header(header)!r}, not {value!r}"
+                f"the record's {header} is {_short(repr(headers.get_header(header)), 100)}, "
+                f"the manifest says {_short(repr(value), 100)}"
             )
+    status = _status(http)
+    if status != capture.get("http_status"):
+        problems.append(
+            f"the record's HTTP status is {_short(repr(status), 40)}, the manifest says "
+            f"{_short(repr(capture.get('http_status')), 40)}"
+        )
+    content_type = http.get_header("Content-Type") if http is not None else None
+    if content_type != capture.get("content_type"):
+        problems.append(
+            f"the record's Content-Type is {_short(repr(content_type), 80)}, the manifest says "
+            f"{_short(repr(capture.get('content_type')), 80)}"
+        )
     if record.rec_type != capture.get("record_type"):
         problems.append(
-            f"a {record.rec_type} record, the manifest says {capture.get('record_type')}"
+            f"a {_short(str(record.rec_type), 40)} record, the manifest says "
+            f"{_short(str(capture.get('record_type')), 40)}"
         )
     elif record.rec_type == "response" and payload.hexdigest() != want:
         problems.append(f"payload SHA-256 is {payload.hexdigest()}, the manifest says {want}")
     elif record.rec_type == "revisit":
-        original = entries.get(capture.get("refers_to") or "")
+        refers_to = capture.get("refers_to")
+        original = entries.get(refers_to) if isinstance(refers_to, str) else None
         held = (original or {}).get("capture") or {}
         if held.get("record_type") != "response" or held.get("payload_sha256") != want:
             problems.append("a revisit whose payload is not held by a response record in the pack")
     elif record.rec_type not in ("response", "revisit"):
-        problems.append(f"a {record.rec_type} record is not a capture")
+        problems.append(f"a {_short(str(record.rec_type), 40)} record is not a capture")
     return problems
+
+
+def _status(http: Any) -> int | None:
+    """The HTTP status of a record's status line, or None (no HTTP headers, or no number)."""
+    if http is None:
+        return None
+    code = http.get_statuscode()
+    return int(code) if isinstance(code, str) and code.isdigit() and len(code) <= 3 else None

@@ -16,7 +16,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from jinja2 import TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment
+
 Channel = Literal["form", "email", "csv"]
+_PARSER = SandboxedEnvironment()
 BASES = ("trademark", "copyright", "design")
 FORMATS = ("text", "eml", "csv")
 RESPONSE_KINDS = ("dmca-counter", "appeal", "declaration")
@@ -248,6 +252,17 @@ def parse(data: dict[str, Any], path: str) -> Platform:
             re.compile(platform.target_url)
         except re.error as exc:
             p.append(f"target_url: not a regular expression ({exc})")
+    for key, items in (("fields", platform.fields), ("csv.columns", platform.csv_columns)):
+        for i, f in enumerate(items):
+            try:
+                _PARSER.parse(f.value)
+            except TemplateSyntaxError as exc:
+                p.append(f"{key}[{i}].value: not a valid expression ({exc.message})")
+    for name, text in platform.statements.items():
+        try:
+            _PARSER.parse(text)
+        except TemplateSyntaxError as exc:
+            p.append(f"statements.{name}: not a valid expression ({exc.message})")
     if platform.template == "form.txt.j2" and not platform.fields:
         p.append("fields: a form platform needs its fields (or a template of its own)")
     if not platform.csv_columns:
