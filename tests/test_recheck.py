@@ -18,7 +18,15 @@ from scrapy import Request
 from scrapy.http import HtmlResponse, Response, TextResponse
 
 from crawler.evidence import read_payload
-from crawler.spiders.recheck import Recheck, RecheckSpider, Target, load_targets, says, visible_text
+from crawler.spiders.recheck import (
+    Recheck,
+    RecheckSpider,
+    Target,
+    landing,
+    load_targets,
+    says,
+    visible_text,
+)
 from listingguard import store
 from listingguard.demo import catalogue_source
 from listingguard.demo.market import DemoMarket
@@ -275,6 +283,108 @@ def test_a_redirect_to_another_page_of_the_listing_is_followed() -> None:
     looped.meta["lg_hops"] = 5
     (found,) = list(spider().answered(looped))
     assert found.status == "error" and "redirects" in found.reason
+
+
+EBAY, AMAZON = "https://www.ebay.com/itm/293565036718", "https://www.amazon.com/dp/B07FW264WL"
+ALI = "https://www.aliexpress.com/item/1005006123456789.html"
+REMOVED_BY_REDIRECT = [  # the same site's home, search or category page
+    (EBAY, "https://www.ebay.com/b/Clothing-Shoes-Accessories/11450/bn_1852545", "a search page"),
+    (EBAY, "https://ebay.com/b/Clothing-Shoes-Accessories/11450/bn_1852545", "a search page"),
+    (EBAY, "/sch/i.html?_nkw=duracell+cr2032", "a search page"),
+    (AMAZON, "https://www.amazon.com/", "the home page"),
+    (AMAZON, "https://amazon.com/?ref=nav_logo", "the home page"),
+    (AMAZON, "/b?node=172282", "a search page"),
+    ("https://de.aliexpress.com/item/1005006123456789.html", "https://www.aliexpress.com/",
+     "the home page"),
+    ("https://www.ebay.de/itm/293565036718", "https://de.ebay.de/", "the home page"),
+]  # fmt: skip
+WALLS = [  # captcha, sign-in, consent and error pages: never removed
+    (AMAZON, "https://www.amazon.com/errors/validateCaptcha?amzn=Xy1&amzn-r=%2Fdp%2FB07FW264WL",
+     "blocked"),
+    (AMAZON, "/errors/validateCaptcha", "blocked"),
+    (AMAZON, "https://www.amazon.com/ap/signin?openid.return_to=https%3A%2F%2Fwww.amazon.com%2F",
+     "blocked"),
+    (AMAZON, "https://www.amazon.com/unavailable-region", "blocked"),
+    (EBAY, "https://www.ebay.com/error?code=503", "error"),
+    (EBAY, "/error", "error"),
+    (EBAY, "https://consent.ebay.com/?continue=https%3A%2F%2Fwww.ebay.com%2Fitm%2F293565036718",
+     "blocked"),
+    (EBAY, "https://signin.ebay.com/ws/eBayISAPI.dll?SignIn&ru=https%3A%2F%2Fwww.ebay.com%2F",
+     "blocked"),
+    (EBAY, "https://www.ebay.com/splashui/captcha?ap=1&appName=orch&ru=https%3A%2F%2Fwww.ebay.com",
+     "blocked"),
+    (EBAY, "https://www.ebay.com/?continue=/itm/293565036718", "blocked"),
+    (EBAY, "https://www.ebay.com/gdpr", "blocked"),
+    (EBAY, "https://www.ebay.com/cookie-consent", "blocked"),
+    (EBAY, "https://www.ebay.com/access-denied", "blocked"),
+    (EBAY, "https://passport.ebay.com/", "blocked"),
+    (EBAY, "https://accounts.ebay.com/", "blocked"),
+    (ALI, "https://login.aliexpress.com/?return_url=https%3A%2F%2Fwww.aliexpress.com%2Fitem%2F1",
+     "blocked"),
+    (ALI, "https://www.aliexpress.com/_____tmd_____/punish?x5secdata=abc", "blocked"),
+    (ALI, "https://accounts.google.com/o/oauth2/auth?client_id=1", "blocked"),
+    ("https://shop.example.com/product/socks/", "/cdn-cgi/challenge-platform/h/b/orchestrate",
+     "blocked"),
+    ("https://shop.example.com/product/socks/", "https://geo.captcha-delivery.com/captcha/?cid=1",
+     "blocked"),
+]  # fmt: skip
+FOLLOWED = [  # another site, or another URL of the listing: followed, the page there decides
+    (EBAY, "https://www.ebay.co.uk/"),
+    (AMAZON, "https://www.example.org/"),
+    (AMAZON, "https://www.example.org/search?q=socks"),
+    (EBAY, "https://pages.ebay.com/"),
+    ("https://a-shop.myshopify.com/products/socks", "https://b-shop.myshopify.com/"),
+    (EBAY, "https://www.ebay.com/itm/Robot-Vacuum-Cleaner/293565036718"),
+    (EBAY, "https://www.ebay.com/itm/Cookie-Cutter-Set/293565036718"),
+    ("https://s.example/products/wool-socks", "https://s.example/collections/all/products/wool-socks"),
+]  # fmt: skip
+
+
+def redirect(url: str, to: str, status: int = 302) -> Recheck | Request:
+    (found,) = list(spider().answered(answer(Target(1, url, "structured"), status,
+                                             headers={"Location": to})))  # fmt: skip
+    return found
+
+
+@pytest.mark.parametrize(("url", "to", "where"), REMOVED_BY_REDIRECT)
+def test_a_redirect_to_the_sites_home_or_a_search_page_is_removed(url, to, where) -> None:
+    found = redirect(url, to)
+    assert isinstance(found, Recheck)
+    assert found.status == "removed" and found.reason.startswith(f"redirected to {where}")
+    assert found.http_status == 302
+
+
+@pytest.mark.parametrize(("url", "to", "status"), WALLS)
+def test_a_redirect_to_a_wall_or_an_error_page_is_never_removed(url, to, status) -> None:
+    found = redirect(url, to)
+    assert isinstance(found, Recheck), found
+    assert found.status == status, found.reason
+    assert found.reason.startswith(
+        "redirected to " + ("a wall" if status == "blocked" else "an error")
+    )
+
+
+@pytest.mark.parametrize(("url", "to"), FOLLOWED)
+def test_a_redirect_to_another_site_or_url_of_the_listing_is_followed(url, to) -> None:
+    found = redirect(url, to, 301)
+    assert isinstance(found, Request), found
+    assert landing(url, to) is None
+
+
+def test_a_followed_redirect_is_judged_against_the_listings_own_site() -> None:
+    target = Target(1, EBAY, "ebay")
+    first = answer(target, 301, headers={"Location": "https://www.ebay.co.uk/itm/293565036718"})
+    (request,) = list(spider().answered(first))
+    assert request.meta["lg_from"] == EBAY
+    home = "https://www.ebay.co.uk/"  # the other site's home page says nothing of the listing
+    second = HtmlResponse(request.url, status=302, headers={"Location": home}, request=request)
+    (followed,) = list(spider().answered(second))
+    assert isinstance(followed, Request) and followed.url == home
+    # and, come back to the listing's own site, its home page is a removal
+    third = HtmlResponse(request.url, status=302, headers={"Location": "https://ebay.com/"},
+                         request=request)  # fmt: skip
+    (found,) = list(spider().answered(third))
+    assert found.status == "removed" and found.reason.startswith("redirected to the home page")
 
 
 def test_a_store_api_that_is_gone_is_not_a_removed_product() -> None:

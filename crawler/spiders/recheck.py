@@ -10,14 +10,18 @@ robots.txt and the marketplace's own pace. By hand::
 listings row; Store API listings also give ``listing_id`` and the shop's ``base`` URL). Each
 target gets one ``Recheck`` item, one of:
 
-* ``removed``: HTTP 404 or 410; a redirect to a home, search or parent page; a page that says
-  the listing has ended (``crawler/data/removed-phrases.json``, "ended"); or a page from which
-  no listing can be read and which says it is no longer available ("unavailable").
+* ``removed``: HTTP 404 or 410; a redirect to the home, a search or category page or a parent
+  page of the listing's own site (the same registrable domain, give or take ``www.``, ``m.`` or a
+  locale subdomain); a page that says the listing has ended (``crawler/data/removed-phrases.json``,
+  "ended"); or a page from which no listing can be read and which says it is no longer available
+  ("unavailable").
 * ``active``: the listing still reads, with its title, through the marketplace kind's extractor.
-* ``blocked``: a bot wall. Never taken for removed: a platform hiding a page from a crawler says
-  nothing about the listing.
-* ``error``: unreachable, refused, 5xx or 429 after the retries, or a page that shows neither the
-  listing nor a sign of its removal. Never taken for removed either.
+* ``blocked``: a bot wall, or a redirect to a wall: a captcha, challenge, sign-in, consent or
+  access-denied page (``login.``, ``consent.``, ``/errors/validateCaptcha``, ``/ap/signin``...),
+  or a page that would send the crawler back (``?return_url=/itm/...``). Never taken for
+  removed: a platform hiding a page from a crawler says nothing about the listing.
+* ``error``: unreachable, refused, 5xx or 429 after the retries, a redirect to an error page, or a
+  page that shows neither the listing nor a sign of its removal. Never taken for removed either.
 
 Shopify listings are rechecked through ``/products/HANDLE.json`` and WooCommerce ones through the
 Store API's ``/wp-json/wc/store/v1/products/ID``: both answer 404 once the product is gone, which
@@ -34,6 +38,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, quote, urlsplit
@@ -41,6 +46,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import scrapy
 from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
+from tldextract import TLDExtract
 from twisted.python.failure import Failure
 
 from crawler.evidence import utc_now
@@ -53,11 +59,49 @@ KINDS = ("structured", "amazon", "ebay", "selectors", "shopify", "woocommerce")
 STATUSES = ("removed", "active", "blocked", "error")
 REDIRECTS = (301, 302, 303, 307, 308)
 GONE = (404, 410)
+# Path segments of search, category and "not found" pages ("b": eBay's /b/Clothing/11450/... and
+# Amazon's /b?node= browse pages). No "error": an error page says nothing of the listing.
 SEARCH_PARTS = frozenset(
-    {"search", "s", "sch", "find", "browse", "catalogsearch", "category", "categories",
-     "collections", "shop", "404", "not-found", "notfound", "error", "errors", "gone"}
+    {"search", "s", "sch", "b", "find", "browse", "catalogsearch", "category", "categories",
+     "collections", "shop", "404", "not-found", "notfound", "gone"}
 )  # fmt: skip
 SEARCH_KEYS = frozenset({"q", "k", "query", "keyword", "keywords", "_nkw", "searchtext", "search"})
+# A redirect to a page named with these words is a wall between the crawler and the listing
+# (captcha, challenge, sign-in, consent, access denied), or an error: never a removal. Words are
+# matched per path segment or host label, split at -, _, . and camelCase, a final "s" aside.
+WALL_WORDS = frozenset(
+    {"captcha", "recaptcha", "hcaptcha", "challenge", "validate", "validation", "verify",
+     "verification", "robot", "bot", "human", "punish", "login", "logon", "signin", "signon",
+     "auth", "oauth", "oauth2", "authenticate", "authentication", "authorize", "authorization",
+     "account", "myaccount", "passport", "sso", "consent", "cookie", "gdpr", "blocked",
+     "geoblock", "geoblocked", "denied", "forbidden", "unavailableregion", "regionunavailable"}
+)  # fmt: skip
+ERROR_WORDS = frozenset({"error", "oops", "unavailable", "maintenance", "500", "502", "503", "504"})
+# Words that make up wall page names along with the ones above ("access-denied", "sign-in",
+# "cdn-cgi/challenge-platform", "_____tmd_____/punish", "splashui/captcha", "ap/signin"). A path
+# segment is only a wall when all its words are of these lists, so that a listing's own slug
+# ("Robot-Vacuum-Cleaner", "cookie-cutter-set") is no wall.
+WALL_FILLER = frozenset(
+    {"access", "page", "check", "platform", "cdn", "cgi", "sign", "log", "in", "on", "up",
+     "region", "traffic", "tmd", "ap", "splashui", "html", "htm", "php", "aspx", "jsp", "do",
+     "user", "service", "temporarily", "are", "you", "a", "not", "is"}
+)  # fmt: skip
+# Query keys of a page that sends the visitor back where they came from once past it (a login,
+# consent or captcha page): a redirect there is a wall, even to the home page.
+RETURN_KEYS = frozenset(
+    {"return_url", "returnurl", "return_to", "returnto", "return", "continue", "next", "ru",
+     "redirect", "redirect_url", "redirect_uri", "redirecturl", "goto", "back", "backurl",
+     "amzn-r", "callback", "destination"}
+)  # fmt: skip
+# Subdomains that are the same site as the bare domain: www., m. and locale ones (de., es-mx.).
+SAME_SITE_LABELS = frozenset({"www", "m", "mobile"})
+_LOCALE_LABEL = re.compile(r"[a-z]{2}(?:-[a-z]{2,4})?")
+_NOT_LOCALE = frozenset({"my", "id", "ad"})  # My eBay, identity and ad servers, not locales
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_WORD_SPLIT = re.compile(r"[^a-z0-9]+")
+# The bundled Public Suffix List, with its private domains (each *.myshopify.com shop is a site of
+# its own): no download, no cache on disk.
+_DOMAINS = TLDExtract(cache_dir=None, suffix_list_urls=(), include_psl_private_domains=True)
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
 _SPACE = re.compile(r"\s+")
 _VISIBLE = (
@@ -169,28 +213,117 @@ def says(text: str, tier: str) -> str | None:
     return None
 
 
-def landing(requested: str, location: str) -> str | None:
-    """Where a redirect from a listing went when it is a page of no single item: "the home page",
-    "a search page" or "a page above it"; None for anywhere else (another URL of the listing).
+def _words(name: str) -> list[str]:
+    """The lower-case words of a path segment or host label, a final plural "s" dropped.
+
+    >>> _words("validateCaptcha"), _words("sign-in"), _words("Robot-Vacuums_2.html")
+    (['validate', 'captcha'], ['sign', 'in'], ['robot', 'vacuum', '2', 'html'])
+    """
+    words = [w for w in _WORD_SPLIT.split(_CAMEL.sub("-", name).lower()) if w]
+    return [w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words]
+
+
+def _wall(words: list[str], whole: bool) -> str | None:
+    """The status a page named with ``words`` gives: "blocked" for a wall, "error" for an error
+    page, None for neither. A path segment (``whole``) must be made of the wall lists' words only;
+    a host label needs only one of them."""
+    if whole and not all(w in WALL_WORDS | ERROR_WORDS | WALL_FILLER for w in words):
+        return None
+    named = {*words, *(a + b for a, b in pairwise(words))}  # "sign-in", "unavailable-region"
+    if named & WALL_WORDS:
+        return "blocked"
+    if named & ERROR_WORDS:
+        return "error"
+    return None
+
+
+def site(host: str) -> tuple[str, tuple[str, ...]]:
+    """(registrable domain, the other labels) of a host name, ``www.``, ``m.`` and locale
+    labels left out: two hosts of one site give the same pair.
+
+    >>> site("www.ebay.com") == site("ebay.com") == site("de.m.ebay.com")
+    True
+    >>> site("login.aliexpress.com"), site("shop.a.myshopify.com")
+    (('aliexpress.com', ('login',)), ('a.myshopify.com', ('shop',)))
+    """
+    found = _DOMAINS(host.lower().rstrip("."))
+    domain = ".".join(p for p in (found.domain, found.suffix) if p)
+    labels = tuple(
+        label
+        for label in found.subdomain.split(".")
+        if label
+        and label not in SAME_SITE_LABELS
+        and not (_LOCALE_LABEL.fullmatch(label) and label not in _NOT_LOCALE)
+    )
+    return domain, labels
+
+
+def walled(location: str) -> tuple[str, str] | None:
+    """("blocked" or "error", what the page is) when a redirect went to a wall or an error page:
+    a captcha, challenge, sign-in, consent or access-denied page, by its host or path, or a page
+    that would send the visitor back (a ``return_url`` and the like holding an address).
+
+    >>> walled("https://www.amazon.com/errors/validateCaptcha?amzn=x&amzn-r=%2Fdp%2FB0")
+    ('blocked', 'a wall (validateCaptcha)')
+    >>> walled("https://www.ebay.com/error?code=503"), walled("https://www.ebay.com/itm/Robot-Vacuum/12")
+    (('error', 'an error page (error)'), None)
+    """
+    went = urlsplit(location)
+    host = went.hostname or ""
+    found = _DOMAINS(host)
+    names = [(label, False) for label in found.subdomain.split(".") if label]
+    names += [(part, True) for part in went.path.split("/") if part]
+    verdicts = [(status, name) for name, whole in names if (status := _wall(_words(name), whole))]
+    if "captcha" in f"{found.domain}{went.path}".lower():
+        verdicts.append(("blocked", "captcha"))
+    for key, values in parse_qs(went.query, keep_blank_values=True).items():
+        if key.lower() in RETURN_KEYS and any(
+            v.startswith(("/", "http:", "https:")) for v in values
+        ):
+            verdicts.append(("blocked", f"{key}="))
+    verdicts.sort(key=lambda v: v[0] != "blocked")  # a wall before an error page
+    if not verdicts:
+        return None
+    status, name = verdicts[0]
+    return status, f"a wall ({name})" if status == "blocked" else f"an error page ({name})"
+
+
+def landing(requested: str, location: str) -> tuple[str, str] | None:
+    """(status, where) when a redirect from a listing decides it: ("removed", "the home page",
+    "a search page" or "a page above it") when it went to a page of no single item of the same
+    site; ("blocked", ...) or ("error", ...) when it went to a wall or an error page, which never
+    means removed (see ``walled``). None for anywhere else (another URL of the listing, another
+    site): the redirect is followed and the page there decides.
 
     >>> landing("https://m.example/item/12", "https://m.example/search?q=luma")
-    'a search page'
+    ('removed', 'a search page')
     >>> landing("https://m.example/de/item/12", "https://m.example/de/")
-    'a page above it'
+    ('removed', 'a page above it')
+    >>> landing("https://www.ebay.com/itm/12", "https://consent.ebay.com/?continue=x")
+    ('blocked', 'a wall (consent)')
     >>> landing("https://m.example/item/12", "https://m.example/item/12/") is None
     True
+    >>> landing("https://www.ebay.com/itm/12", "https://other.example/") is None
+    True
     """
+    if verdict := walled(location):
+        return verdict
     asked, went = urlsplit(requested), urlsplit(location)
+    if site(asked.hostname or "") != site(went.hostname or ""):
+        return None
     path = went.path.rstrip("/")
     if not path:
-        return "the home page"
-    parts = {p.lower() for p in path.split("/") if p}
-    keys = {k.lower() for k in parse_qs(went.query, keep_blank_values=True)}
-    if parts & SEARCH_PARTS or keys & SEARCH_KEYS:
-        return "a search page"
+        return "removed", "the home page"
+    parts = [p.lower() for p in path.split("/") if p]
     asked_path = asked.path.rstrip("/")
+    item = asked_path.rsplit("/", 1)[-1].lower()
+    if item and item in parts:
+        return None  # the listing under another path (/collections/all/products/HANDLE)
+    keys = {k.lower() for k in parse_qs(went.query, keep_blank_values=True)}
+    if set(parts) & SEARCH_PARTS or keys & SEARCH_KEYS:
+        return "removed", "a search page"
     if went.netloc == asked.netloc and asked_path != path and asked_path.startswith(path + "/"):
-        return "a page above it"
+        return "removed", "a page above it"
     return None
 
 
@@ -346,8 +479,9 @@ class RecheckSpider(scrapy.Spider):
                 response, "error", f"HTTP {response.status} without a usable Location"
             )
             return
-        if where := landing(response.meta["lg_from"], to):
-            yield self.outcome(response, "removed", f"redirected to {where}: {to[:200]}")
+        if verdict := landing(response.meta["lg_from"], to):
+            status, where = verdict
+            yield self.outcome(response, status, f"redirected to {where}: {to[:200]}")
             return
         hops = response.meta.get("lg_hops", 0) + 1
         if hops > self.max_hops:
