@@ -4,13 +4,16 @@ command line. Registered on the ``evidence`` group of ``sweepcli``, which import
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import click
 from rich.markup import escape
 
-from listingguard import packs
+from listingguard import config as config_mod
+from listingguard import packs, store
 from listingguard.cli import config_option, err, json_option, out, print_json
+from listingguard.errors import ListingGuardError
 from listingguard.sweepcli import evidence
 from listingguard.workspace import open_workspace
 
@@ -67,9 +70,36 @@ def evidence_pack(
     )
 
 
-def verify_command(pack: Path, as_json: bool) -> None:
-    """``evidence verify PACK``: exit 1 naming every problem of the pack."""
+def _recorded(pack: Path, sha256: str | None, config_path: Path) -> list[packs.Recorded] | str:
+    """The workspace's notices that record this pack, or why there is no workspace to ask."""
+    if not config_path.is_file():
+        return f"{config_path} not found"
+    try:
+        config = config_mod.load(config_path)
+        db = store.open_store(config.workspace.database)
+    except ListingGuardError as exc:
+        return str(exc).splitlines()[0][:200]
+    try:
+        return packs.recorded(db, pack, sha256)
+    except sqlite3.Error as exc:
+        return f"{config.workspace.database}: {str(exc)[:200]}"
+    finally:
+        db.close()
+
+
+def verify_command(pack: Path, as_json: bool, config_path: Path) -> None:
+    """``evidence verify PACK``: exit 1 naming every problem of the pack.
+
+    In a workspace whose notices record this pack (by file name or SHA-256), the pack must be
+    the very file the notice recorded: a manifest cannot vouch for itself. Elsewhere its SHA-256
+    is shown, to compare with the one the notice gives.
+    """
     checked = packs.check_pack(pack)
+    found = _recorded(pack, checked.sha256, config_path)
+    workspace = not isinstance(found, str)
+    notices = found if not isinstance(found, str) else []
+    problems = [*checked.problems, *packs.pin_problems(checked.sha256, notices)]
+    matched = [r for r in notices if r.sha256 == checked.sha256]
     if as_json:
         click.echo(
             json.dumps(
@@ -77,18 +107,36 @@ def verify_command(pack: Path, as_json: bool) -> None:
                     "pack": str(pack),
                     "sha256": checked.sha256,
                     "files": checked.files,
-                    "ok": checked.ok,
-                    "problems": checked.problems,
+                    "ok": not problems,
+                    "problems": problems,
+                    "workspace": workspace,
+                    "recorded": [r.as_dict(checked.sha256) for r in notices],
                 },
                 ensure_ascii=False,
                 indent=2,
             )
         )
     else:
-        for problem in checked.problems:
+        for problem in problems:
             err.print(f"{escape(str(pack))}: {escape(problem)}")
-        n = len(checked.problems)
-        verdict = "all unchanged" if checked.ok else f"{n} problem" + ("s" if n != 1 else "")
+        n = len(problems)
+        verdict = "all unchanged" if not problems else f"{n} problem" + ("s" if n != 1 else "")
         out.print(f"{escape(str(pack))}: {checked.files} files checked: {verdict}.")
-    if not checked.ok:
+        sha = f"SHA-256 {checked.sha256}"
+        if matched:
+            shown = ", ".join(f"notice {r.notice_id} on {r.date}" for r in matched)
+            out.print(f"{sha}: the very pack recorded for {shown}.")
+        elif notices:
+            out.print(f"{sha}: not the pack the notice recorded.")
+        elif workspace:
+            out.print(
+                f"{sha}: no notice of this workspace records this pack; compare it with the "
+                "SHA-256 the notice gives."
+            )
+        else:
+            out.print(
+                f"{sha}: compare it with the SHA-256 the notice gives (no workspace to look "
+                f"the notice up in: {escape(str(found))})."
+            )
+    if problems:
         raise SystemExit(1)

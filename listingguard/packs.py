@@ -138,6 +138,7 @@ class _Gather:
             refers_to = self.capture(original)
         crawler = self.ws.config.crawler
         limit = max(crawler.max_page_bytes, crawler.max_image_bytes) + 1_000_000
+        limit = min(limit, pack_mod.MAX_RECORD_BYTES)  # past it, no pack would verify
         where = f"capture {row['id']} ({row['url'][:100]}) in {row['warc_file']}"
         try:
             with (self.ws.config.workspace.evidence / row["warc_file"]).open("rb") as fh:
@@ -495,3 +496,59 @@ def verify_pack(path: Path) -> list[str]:
 def check_pack(path: Path) -> pack_mod.PackCheck:
     """``verify_pack`` with the number of files checked and the pack's own SHA-256."""
     return pack_mod.check(path)
+
+
+# -- the pack a notice recorded -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A notice that records a pack: by the pack's file name, or by its SHA-256."""
+
+    notice_id: int
+    created_at: str  # when the notice was drafted, and its pack written
+    sha256: str  # the SHA-256 the notice recorded for its pack
+    path: str
+
+    @property
+    def date(self) -> str:
+        return (self.created_at or "")[:10] or "an unknown date"
+
+    def as_dict(self, sha256: str | None) -> dict[str, Any]:
+        return {
+            "notice": self.notice_id,
+            "created_at": self.created_at,
+            "sha256": self.sha256,
+            "path": self.path,
+            "matches": self.sha256 == sha256,
+        }
+
+
+def recorded(db: Database, path: Path, sha256: str | None) -> list[Recorded]:
+    """The notices of the store whose pack has the file name of ``path`` or the SHA-256
+    ``sha256``, by id.
+
+    The manifest cannot vouch for itself (whoever edits it can fix its hashes), so the pack is
+    pinned from outside: a notice records its pack's SHA-256 when it is drafted.
+    """
+    rows = db.execute(
+        "SELECT id, created_at, pack_path, pack_sha256 FROM notices "
+        "WHERE pack_sha256 IS NOT NULL ORDER BY id"
+    ).fetchall()
+    return [
+        Recorded(nid, created or "", sha, pack_path or "")
+        for nid, created, pack_path, sha in rows
+        if sha == sha256 or (pack_path and Path(pack_path).name == path.name)
+    ]
+
+
+def pin_problems(sha256: str | None, found: list[Recorded]) -> list[str]:
+    """What is wrong with a pack whose SHA-256 is ``sha256`` against the notices that record a
+    pack of its name: nothing when any of them recorded this very SHA-256."""
+    if any(r.sha256 == sha256 for r in found):
+        return []
+    return [
+        f"pack differs from the one recorded for notice {r.notice_id} on {r.date}: "
+        f"SHA-256 {r.sha256} expected"
+        for r in found
+    ]

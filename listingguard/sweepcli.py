@@ -308,7 +308,9 @@ def evidence_verify(pack: Path | None, config_path: Path, as_json: bool) -> None
     Without PACK, every capture of the workspace is read back from its WARC file and re-hashed.
     With PACK (a zip from 'evidence pack'), no workspace is needed: every file must match the
     manifest's SHA-256 and size, no file may be added, and each WARC record must parse with the
-    payload digest the manifest names.
+    payload digest, URL, record id, time and HTTP status the manifest names. The pack's SHA-256
+    is printed, to compare with the one its notice gives; in a workspace whose notice records
+    the pack (by file name or SHA-256), a pack with another SHA-256 is a problem.
 
     \b
     Example:
@@ -317,7 +319,7 @@ def evidence_verify(pack: Path | None, config_path: Path, as_json: bool) -> None
       listingguard evidence verify evidence/packs/pack-12-20260101T120000Z.zip
     """
     if pack is not None:
-        packcli.verify_command(pack, as_json)
+        packcli.verify_command(pack, as_json, config_path)
         return
     ws = open_workspace(config_path)
     try:

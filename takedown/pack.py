@@ -4,7 +4,15 @@ A platform, a lawyer or a court receives the pack, not the workspace, so the pac
 itself: the manifest names every member with its SHA-256, size and capture time, the captured
 pages and images are the WARC records exactly as the crawler wrote them (a WARC tool reads them,
 and their payload digests are checked again here), and a revisit record travels with the record
-that holds its payload. Anything changed, missing or added is a problem that ``check`` names.
+that holds its payload. Anything changed, missing or added is a problem that ``check`` names,
+and so is a manifest that says of a capture what its WARC record does not (URL, record id,
+time, HTTP status, payload digest). The manifest cannot vouch for the rest of itself (whoever
+edits it can fix its hashes): the zip's own SHA-256, which ``write`` returns and a notice
+records, pins the whole pack.
+
+The pack is hostile input to whoever checks it: every member's size is checked from its header
+before it is read, against fixed limits (``MAX_*``) and an absurd compression ratio, a record is
+gunzipped in chunks up to its limit, and every problem is one short line.
 
 This module is pure: files arrive as bytes with their metadata (``PackFile``); gathering them
 from the store is ``listingguard.packs``'s job. Members are written in a fixed order with fixed
@@ -42,7 +50,7 @@ MAX_WARC_MEMBER_BYTES = MAX_RECORD_BYTES + MAX_RECORD_BYTES // 100  # gzip grows
 MAX_MEMBER_BYTES = 256_000_000  # any other member (a photo, the summary): hashed as it streams
 MAX_RATIO = 200  # declared size over compressed size; deflate reaches ~1030 only on degenerate data
 RATIO_FLOOR = 1_000_000  # a member smaller than this may compress as well as it likes
-MAX_WARC_HEADER = 65_536  # the WARC header block of a record, before its content
+MAX_HEADER_BYTES = 65_536  # a record's WARC headers, and its HTTP headers (servers send < 16 KB)
 MAX_PROBLEM_CHARS = 300  # every problem is cut to this: a hostile name or error text is not output
 MAX_PROBLEMS = 100
 CHUNK = 1 << 20
@@ -296,6 +304,10 @@ def _check_zip(
     for name in infos:
         if name != MANIFEST and name not in entries:
             problems.append(f"{_short(name, 120)}: in the pack but not in the manifest")
+    # Records may inflate in all to the ratio a zip member may have: a pack of many small
+    # records each inflating to the limit costs no more than one large member.
+    total = max(MAX_RECORD_BYTES, MAX_RATIO * size)
+    budget = [total, total]
     for name, entry in entries.items():
         info = infos.get(name)
         if info is None:
@@ -303,7 +315,7 @@ def _check_zip(
                 f"{_short(name, 120)}: listed in the manifest but missing from the pack"
             )
             continue
-        problems += _check_member(zf, info, entry, entries)
+        problems += _check_member(zf, info, entry, entries, budget)
     problems += _check_derived(entries)
     return problems, entries, data
 
@@ -319,12 +331,12 @@ def _file_sha256(path: Path) -> str | None:
     return digest.hexdigest()
 
 
-def _unreadable(info: zipfile.ZipInfo, limit: int) -> str | None:
-    """Why a member is not to be read at all, from its header alone: larger than ``limit``,
-    inflating absurdly, encrypted, or compressed other than stored or deflated (bzip2 and LZMA
-    inflate without bound in one step); or None."""
+def _unreadable(info: zipfile.ZipInfo, limit: int, what: str) -> str | None:
+    """Why a member is not to be read at all, from its header alone: larger than ``limit``
+    (too large for ``what`` it is), inflating absurdly, encrypted, or compressed other than
+    stored or deflated (bzip2 and LZMA inflate without bound in one step); or None."""
     if info.file_size > limit:
-        return f"{info.file_size} bytes, above the {limit} byte limit for it: not read"
+        return f"{info.file_size} bytes, too large for {what} (the limit is {limit}): not read"
     if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * info.compress_size:
         return (
             f"{info.file_size} bytes compressed to {info.compress_size}: an absurd compression "
@@ -342,7 +354,7 @@ def _manifest(
 ) -> tuple[dict[str, Any] | None, str | None]:
     if info is None:
         return None, f"{MANIFEST}: missing: this is not an evidence pack"
-    if problem := _unreadable(info, MAX_MANIFEST_BYTES):
+    if problem := _unreadable(info, MAX_MANIFEST_BYTES, "the manifest"):
         return None, f"{MANIFEST}: {problem}"
     try:
         data = json.loads(zf.read(info).decode("utf-8"))
@@ -385,15 +397,17 @@ def _check_member(
     info: zipfile.ZipInfo,
     entry: dict[str, Any],
     entries: dict[str, dict[str, Any]],
+    budget: list[int],
 ) -> list[str]:
+    """A member's problems; ``budget`` holds the bytes its WARC records may still inflate to
+    (the pack's records together, so that many small bombs add up to no more than one)."""
     name = _short(info.filename, 120)
     if info.file_size != entry["bytes"]:
         return [f"{name}: {info.file_size} bytes, the manifest says {entry['bytes']}"]
-    capture = entry.get("capture")
-    keep = isinstance(capture, dict)
-    kind = "a WARC member" if keep else "a member"
-    if problem := _unreadable(info, MAX_WARC_MEMBER_BYTES if keep else MAX_MEMBER_BYTES):
-        return [f"{name}: {kind} of {problem}"]
+    keep = isinstance(entry.get("capture"), dict)
+    limit, what = (MAX_WARC_MEMBER_BYTES, "a WARC member") if keep else (MAX_MEMBER_BYTES, "a file")
+    if problem := _unreadable(info, limit, what):
+        return [f"{name}: {problem}"]
     digest = hashlib.sha256()
     held = bytearray()
     try:
@@ -413,7 +427,12 @@ def _check_member(
         if not isinstance(src, str) or src not in entries
     ]
     if keep:
-        problems += [f"{name}: {p}" for p in check_record(bytes(held), entry, entries)]
+        limit = min(MAX_RECORD_BYTES, budget[0])
+        found, inflated = _check_record(held, entry, entries, limit)
+        if inflated > limit and limit < MAX_RECORD_BYTES:
+            found = [f"not read: the pack's records inflate past {budget[1]} bytes in all"]
+        budget[0] -= min(inflated, limit)
+        problems += [f"{name}: {p}" for p in found]
     return problems
 
 
@@ -450,30 +469,28 @@ def _check_derived(entries: dict[str, dict[str, Any]]) -> list[str]:
     return problems
 
 
-def _gunzip(data: bytes, limit: int) -> bytes:
-    """The WARC member's records gunzipped, each gzip member in turn, in chunks: ValueError
-    once past ``limit`` bytes, so a record that inflates without end is stopped there."""
+def _gunzip(data: bytes | bytearray, limit: int) -> tuple[bytes, bool]:
+    """The WARC member's gzip member (its record) gunzipped in chunks, and whether anything
+    follows it; _TooLarge once past ``limit`` bytes, so a record that inflates without end is
+    stopped there."""
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
     out = bytearray()
-    rest = data
-    while rest:
-        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        pending = rest
-        while not inflate.eof:
-            chunk = inflate.decompress(pending, CHUNK)
-            out += chunk
-            if len(out) > limit:
-                raise _TooLarge(f"the record inflates past {limit} bytes: not read further")
-            pending = inflate.unconsumed_tail
-            if not pending and not chunk:
-                break
-        if not inflate.eof:
-            raise ValueError("the gzip data is truncated")
-        rest = inflate.unused_data
-    return bytes(out)
+    pending = data
+    while not inflate.eof:
+        chunk = inflate.decompress(pending, CHUNK)
+        out += chunk
+        if len(out) > limit:
+            raise _TooLarge(len(out))
+        pending = inflate.unconsumed_tail
+        if not pending and not chunk:
+            break
+    if not inflate.eof:
+        raise ValueError("the gzip data is truncated")
+    return bytes(out), bool(inflate.unused_data)
 
 
 class _TooLarge(ValueError):
-    pass
+    """The record inflates past the limit; ``args[0]``: the bytes inflated when stopped."""
 
 
 def check_record(
@@ -487,19 +504,43 @@ def check_record(
     to the manifest's payload SHA-256 (and its WARC-Payload-Digest name it); a revisit must name
     that digest and refer to a response member of the pack holding the same payload.
     """
+    return _check_record(data, entry, entries, MAX_RECORD_BYTES)[0]
+
+
+def _check_record(
+    data: bytes | bytearray, entry: dict[str, Any], entries: dict[str, dict[str, Any]], limit: int
+) -> tuple[list[str], int]:
+    """``check_record``, the record gunzipped to at most ``limit`` bytes; and how many it was."""
     capture = entry["capture"]
     want = capture.get("payload_sha256")
     if not (isinstance(want, str) and _SHA256.fullmatch(want)):
-        return ["the manifest gives no payload SHA-256 for the capture"]
+        return ["the manifest gives no payload SHA-256 for the capture"], 0
     try:
-        raw = _gunzip(data, MAX_RECORD_BYTES)
+        raw, more = _gunzip(data, limit)
     except _TooLarge as exc:
-        return [str(exc)]
+        inflated = exc.args[0]
+        return [f"too large: the record inflates past {limit} bytes, so it is not read"], inflated
     except (ValueError, zlib.error) as exc:
-        return [f"not a gzip-compressed WARC record ({_error(exc)})"]
-    # Only a WARC header, and a short one, goes to warcio: not a second gzip layer, not junk.
-    if not raw.startswith(b"WARC/") or raw.find(b"\r\n\r\n", 0, MAX_WARC_HEADER) < 0:
-        return [f"not a WARC record (no WARC header in its first {MAX_WARC_HEADER} bytes)"]
+        return [f"not a gzip-compressed WARC record ({_error(exc)})"], 0
+    problems = _parse_record(raw, entry, entries)
+    if more:
+        problems.append("more than one WARC record in the member (data follows its gzip member)")
+    return problems, len(raw)
+
+
+def _parse_record(
+    raw: bytes, entry: dict[str, Any], entries: dict[str, dict[str, Any]]
+) -> list[str]:
+    capture = entry["capture"]
+    want = capture["payload_sha256"]
+    # Only short headers go to warcio (a header line costs it microseconds): not a second gzip
+    # layer, not junk, not a million HTTP header lines.
+    end = raw.find(b"\r\n\r\n", 0, MAX_HEADER_BYTES) if raw.startswith(b"WARC/") else -1
+    if end < 0:
+        return [f"not a WARC record (no WARC header in its first {MAX_HEADER_BYTES} bytes)"]
+    http = b"application/http" in raw[:end].lower()
+    if http and raw.find(b"\r\n\r\n", end + 4, end + 4 + MAX_HEADER_BYTES) < 0:
+        return [f"the record's HTTP headers do not end within {MAX_HEADER_BYTES} bytes"]
     try:
         records = ArchiveIterator(io.BytesIO(raw))
         record = next(iter(records), None)

@@ -12,9 +12,11 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import shutil
 import stat
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -322,6 +324,275 @@ def test_what_is_not_a_pack_is_named(tmp_path: Path, content: bytes | None, expe
     assert len(problems) == 1 and problems[0].startswith(expected), problems
 
 
+# -- hostile packs: bombs and long messages -------------------------------------------------------
+
+BOMB_HEADER = (
+    b"WARC/1.1\r\nWARC-Type: response\r\nWARC-Target-URI: http://x.test/\r\n"
+    b"WARC-Date: 2026-01-01T00:00:00Z\r\nWARC-Record-ID: <urn:uuid:bomb>\r\n"
+    b"Content-Type: application/http; msgtype=response\r\nContent-Length: 99000000\r\n\r\n"
+    b"HTTP/1.1 200 OK\r\n\r\n"
+)
+
+
+def _gzip_of_zeros(size: int, head: bytes = BOMB_HEADER) -> bytes:
+    """A gzip member of ``head`` and zeros up to ``size`` bytes, made without holding them."""
+    gz = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    parts, left = [gz.compress(head)], size - len(head)
+    block = bytes(1 << 20)
+    while left > 0:
+        parts.append(gz.compress(block[:left]))
+        left -= len(block)
+    return b"".join([*parts, gz.flush()])
+
+
+def _bomb(path: Path, member: bytes, method: int = zipfile.ZIP_STORED) -> Path:
+    """A pack of one WARC member whose manifest entry is right about it (size and SHA-256)."""
+    entry = {
+        "path": "captures/000001-page.warc.gz", "sha256": hashlib.sha256(member).hexdigest(),
+        "bytes": len(member), "media_type": "application/warc", "role": "page",
+        "captured_at": "2026-01-01T00:00:00Z",
+        "capture": {"url": "http://x.test/", "warc_record_id": "<urn:uuid:bomb>",
+                    "record_type": "response", "payload_sha256": "0" * 64, "http_status": 200},
+    }  # fmt: skip
+    manifest = {"format": pack_mod.FORMAT, "format_version": 1, "files": [entry]}
+    with zipfile.ZipFile(path, "w", method) as zf:
+        zf.writestr("manifest.json", json.dumps(manifest))
+        zf.writestr(entry["path"], member)
+    return path
+
+
+def _short_enough(problems: list[str]) -> None:
+    assert problems
+    assert all(len(p) <= pack_mod.MAX_PROBLEM_CHARS for p in problems), [len(p) for p in problems]
+
+
+def test_a_small_zip_whose_record_inflates_past_the_cap_is_refused(tmp_path: Path) -> None:
+    """The reviewer's bomb: a WARC member of a few dozen KB that gunzips to more than the
+    limit is reported as too large, never inflated past it."""
+    member = _gzip_of_zeros(pack_mod.MAX_RECORD_BYTES + 1_000_000)
+    bomb = _bomb(tmp_path / "bomb.zip", member)
+    assert bomb.stat().st_size < 200_000
+    problems = packs.verify_pack(bomb)
+    assert len(problems) == 1, problems
+    assert "too large" in problems[0]
+    assert f"inflates past {pack_mod.MAX_RECORD_BYTES} bytes" in problems[0]
+    _short_enough(problems)
+
+
+def test_a_zip_member_inflating_absurdly_is_not_read(tmp_path: Path) -> None:
+    """10 MB of zeros deflated into a 10 KB zip (and 300 MB into 300 KB): refused from the
+    sizes the zip declares, before anything is inflated."""
+    bomb = _bomb(tmp_path / "deflated.zip", bytes(10_000_000), zipfile.ZIP_DEFLATED)
+    assert bomb.stat().st_size < 20_000
+    (problem,) = packs.verify_pack(bomb)
+    assert "absurd compression ratio" in problem and "nothing is read" in problem
+    _short_enough([problem])
+    # The same member beside enough stored bytes that the zip as a whole looks sane: the
+    # member's own ratio refuses it.
+    path = tmp_path / "one-member.zip"
+    entry = {"path": "zeros.html", "sha256": "0" * 64, "bytes": 10_000_000}
+    manifest = {"format": pack_mod.FORMAT, "format_version": 1, "files": [entry]}
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("filler.bin", os.urandom(100_000))
+        zf.writestr("zeros.html", bytes(10_000_000), zipfile.ZIP_DEFLATED)
+        zf.writestr("manifest.json", json.dumps(manifest))
+    problems = packs.verify_pack(path)
+    assert "zeros.html: 10000000 bytes compressed to" in problems[-1], problems
+    assert "absurd compression ratio" in problems[-1]
+
+
+def test_a_member_above_its_limit_is_too_large_unread(pack: Path, monkeypatch) -> None:
+    """The declared size is compared with the limit before a byte is read: a WARC member
+    above it (here, every capture: the limit is lowered) is reported as too large."""
+    captures = [e["path"] for e in _manifest(pack)["files"] if "capture" in e]
+    monkeypatch.setattr(pack_mod, "MAX_WARC_MEMBER_BYTES", 100)
+    opened: list[str] = []
+    real_open = zipfile.ZipFile.open
+
+    def spy(zf: zipfile.ZipFile, info: Any, *args: Any, **kw: Any) -> Any:
+        opened.append(getattr(info, "filename", info))
+        return real_open(zf, info, *args, **kw)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", spy)
+    problems = packs.verify_pack(pack)
+    assert len(problems) == len(captures)
+    for name, problem in zip(captures, problems, strict=True):
+        assert problem.startswith(f"{name}: ") and "too large for a WARC member" in problem
+    assert opened and not set(opened) & set(captures)
+
+
+def test_the_reviewers_bomb_under_the_cap_is_a_short_problem(tmp_path: Path, runner) -> None:
+    """A record of 10 MB of zeros: quickly not a WARC record, in one short line, where the
+    exception text once quoted the zeros (40 MB of output)."""
+    bomb = _bomb(tmp_path / "zeros.zip", _gzip_of_zeros(10_000_000, b""), zipfile.ZIP_DEFLATED)
+    assert bomb.stat().st_size < 20_000
+    (problem,) = packs.verify_pack(bomb)
+    assert "not a WARC record" in problem
+    nowhere = tmp_path / "no-workspace" / "config.toml"
+    code, out, err = run(runner, nowhere, "evidence", "verify", str(bomb))
+    assert code == 1 and "1 problem." in out
+    assert len(err) < 1000
+
+
+def test_problem_messages_are_short_and_few(pack: Path, tmp_path: Path, runner) -> None:
+    """Hostile names, header values and error texts are cut short, and the problems capped."""
+    members = _members(pack)
+    manifest = json.loads(members["manifest.json"])
+    entry = next(e for e in manifest["files"] if e["role"] == "page")
+    entry["capture"]["url"] = "http://x.test/" + "a" * 100_000
+    members["manifest.json"] = json.dumps(manifest).encode()
+    for i in range(300):
+        members[f"extra/{i:03d}-{'n' * 5000}.txt"] = b"x"
+    bad = _rewrite(pack, tmp_path / "long.zip", members)
+    problems = packs.verify_pack(bad)
+    assert len(problems) == pack_mod.MAX_PROBLEMS + 1
+    assert problems[-1].startswith("and ") and problems[-1].endswith("more problems")
+    _short_enough(problems)
+    urls = {k: v for k, v in members.items() if not k.startswith("extra/")}
+    problems = packs.verify_pack(_rewrite(pack, tmp_path / "url.zip", urls))
+    url_problem = next(p for p in problems if "WARC-Target-URI" in p)
+    _short_enough([url_problem])
+    nowhere = tmp_path / "no-workspace" / "config.toml"
+    code, _out, err = run(runner, nowhere, "evidence", "verify", str(bad))
+    assert code == 1 and len(err) < 60_000
+
+
+# -- the manifest: checked against the records, pinned by the notice ------------------------------
+
+
+def _edited(pack: Path, dst: Path, edit: Any) -> Path:
+    """The pack with its manifest changed by ``edit`` and every member otherwise as it was."""
+    members = _members(pack)
+    manifest = json.loads(members["manifest.json"])
+    edit(manifest)
+    members["manifest.json"] = json.dumps(manifest, ensure_ascii=False, indent=2).encode()
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    return _rewrite(pack, dst, members)
+
+
+def _capture(manifest: dict[str, Any], role: str = "page") -> dict[str, Any]:
+    return next(e for e in manifest["files"] if e["role"] == role)
+
+
+EDITS = {
+    "http_status": (lambda m: _capture(m)["capture"].update(http_status=404), "HTTP status"),
+    "image http_status": (
+        lambda m: _capture(m, "image")["capture"].update(http_status=500), "HTTP status",
+    ),
+    "content_type": (
+        lambda m: _capture(m)["capture"].update(content_type="text/plain"), "Content-Type",
+    ),
+    "url": (
+        lambda m: _capture(m)["capture"].update(url="http://127.0.0.1:1/other"), "WARC-Target-URI",
+    ),
+    "record id": (
+        lambda m: _capture(m)["capture"].update(warc_record_id="<urn:uuid:0>"), "WARC-Record-ID",
+    ),
+    "capture time": (
+        lambda m: _capture(m).update(captured_at="2020-01-01T00:00:00Z"), "WARC-Date",
+    ),
+    "derived capture time": (
+        lambda m: _capture(m, "side-by-side").update(captured_at="2020-01-01T00:00:00Z"),
+        "latest of its sources",
+    ),
+    "summary capture time": (
+        lambda m: _capture(m, "summary").update(captured_at="2020-01-01T00:00:00Z"),
+        "latest of its sources",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("what", list(EDITS))
+def test_a_manifest_fact_the_record_contradicts_fails(
+    pack: Path, tmp_path: Path, what: str
+) -> None:
+    edit, expected = EDITS[what]
+    problems = packs.verify_pack(_edited(pack, tmp_path / "edited.zip", edit))
+    assert problems and expected in problems[0], problems
+    if what != "capture time":  # which the files made from the page repeat: they fail too
+        assert len(problems) == 1, problems
+
+
+def test_an_edited_http_status_fails_without_a_workspace(
+    pack: Path, tmp_path: Path, runner: CliRunner
+) -> None:
+    bad = _edited(pack, tmp_path / "status.zip", EDITS["http_status"][0])
+    nowhere = tmp_path / "no-workspace" / "config.toml"
+    code, out, err = run(runner, nowhere, "evidence", "verify", str(bad))
+    assert code == 1 and "HTTP status is 200, the manifest says 404" in err, err
+    assert "1 problem." in out
+    sha = hashlib.sha256(bad.read_bytes()).hexdigest()
+    assert f"SHA-256 {sha}: compare it with the SHA-256 the notice gives" in out
+
+
+def _drafted(swept: Path, tmp_path: Path, runner: CliRunner) -> tuple[Path, dict[str, Any]]:
+    """A copy of the swept workspace with one confirmed trade mark finding drafted into a
+    notice with its pack (as an operator does it); its config and the notice's row."""
+    copy = tmp_path / "ws"
+    shutil.copytree(swept.parent, copy)
+    config = copy / "config.toml"
+    finding = _one(
+        config,
+        "SELECT f.id FROM findings f JOIN listings l ON l.id = f.listing_id "
+        "JOIN assets a ON a.id = f.asset_id WHERE f.kind = 'trademark' "
+        "AND l.marketplace = 'demo-jsonld' AND f.status = 'new' AND a.name = 'Luma' "
+        "ORDER BY f.score DESC, f.id",
+    )
+    code, out, err = run(runner, config, "findings", "confirm", str(finding))
+    assert code == 0, out + err
+    code, out, err = run(runner, config, "takedown", "draft", str(finding))
+    assert code == 0, out + err
+    db = store.open_store(copy / "listingguard.db")
+    try:
+        (notice,) = db.query("SELECT * FROM notices")
+    finally:
+        db.close()
+    assert notice["pack_path"] and notice["pack_sha256"]
+    return config, notice
+
+
+def test_an_edited_manifest_title_fails_where_the_notice_records_the_pack(
+    swept: Path, tmp_path: Path, runner: CliRunner
+) -> None:
+    config, notice = _drafted(swept, tmp_path, runner)
+    recorded = Path(notice["pack_path"])
+    sha, date = notice["pack_sha256"], notice["created_at"][:10]
+    assert hashlib.sha256(recorded.read_bytes()).hexdigest() == sha
+    code, out, err = run(runner, config, "evidence", "verify", str(recorded))
+    assert code == 0 and "all unchanged" in out, err
+    assert f"SHA-256 {sha}: the very pack recorded for notice {notice['id']} on {date}" in out
+    assert sha in Path(notice["path"]).read_text()  # the notice's text gives it too
+
+    def retitle(m: dict[str, Any]) -> None:
+        m["listings"][0]["title"] = "An honest listing"
+        m["findings"][0]["title"] = "An honest listing"
+
+    # The platform's copy, as a tamperer sent it: same file name, every member's hash intact.
+    bad = _edited(recorded, tmp_path / "received" / recorded.name, retitle)
+    assert packs.verify_pack(bad) == []  # the manifest alone cannot tell
+    code, out, err = run(runner, config, "evidence", "verify", str(bad))
+    expected = (
+        f"pack differs from the one recorded for notice {notice['id']} on {date}: "
+        f"SHA-256 {sha} expected"
+    )
+    assert code == 1 and expected in err, err
+    assert "1 problem." in out
+    code, out, _ = run(runner, config, "evidence", "verify", str(bad), "--json")
+    report = json.loads(out)
+    assert code == 1 and not report["ok"] and report["problems"] == [expected]
+    assert report["workspace"] and report["recorded"][0]["matches"] is False
+    # Without the workspace it verifies, but says its SHA-256 for comparing with the notice.
+    nowhere = tmp_path / "no-workspace" / "config.toml"
+    code, out, _ = run(runner, nowhere, "evidence", "verify", str(bad))
+    assert code == 0 and hashlib.sha256(bad.read_bytes()).hexdigest() in out
+    assert sha not in out
+    # The recorded pack under another name is still known by its SHA-256.
+    renamed = tmp_path / "renamed.zip"
+    shutil.copyfile(recorded, renamed)
+    code, out, err = run(runner, config, "evidence", "verify", str(renamed))
+    assert code == 0 and f"recorded for notice {notice['id']}" in out, err
+
+
 # -- the writer -----------------------------------------------------------------------------------
 
 
@@ -484,6 +755,7 @@ def test_the_commands_pack_then_verify(
     assert str(target) in out and "listingguard evidence verify" in out
     code, out, err = run(runner, swept, "evidence", "verify", str(target))
     assert code == 0 and "all unchanged" in out, err
+    assert "no notice of this workspace records this pack" in out  # not a notice's pack
     nowhere = tmp_path / "no-workspace" / "config.toml"  # a pack is checked without one
     code, out, err = run(runner, nowhere, "evidence", "verify", str(target))
     assert code == 0 and "all unchanged" in out, err
