@@ -94,7 +94,10 @@ def takedown_platforms(config_path: Path, as_json: bool) -> None:
             ", ".join(p.bases),
             str(p.limit),
             p.channel,
-            escape("\n".join(f"{b}: {describe(c)}" for b in p.bases if (c := p.clock(b))) or "-"),
+            escape(
+                "\n".join(f"{b}: {describe(c, short=True)}" for b in p.bases if (c := p.clock(b)))
+                or "-"
+            ),
         )
     out.print(table)
 

@@ -31,7 +31,9 @@ def deadline(start: dt.date, clock: Clock) -> dt.date:
     return start + dt.timedelta(days=clock.days)
 
 
-def describe(clock: Clock) -> str:
+def describe(clock: Clock, *, short: bool = False) -> str:
+    """ "10-14 business days (complainant): RULE"; ``short`` leaves the rule out (tables)."""
     unit = "business days" if clock.business else "days"
     span = f"{clock.days}-{clock.max_days}" if clock.max_days else str(clock.days)
-    return f"{span} {unit} ({clock.party}): {clock.rule}"
+    head = f"{span} {unit} ({clock.party})"
+    return head if short else f"{head}: {clock.rule}"

@@ -404,7 +404,11 @@ def test_relisting_links_to_the_old_case(runner: CliRunner, ws_dir: Path) -> Non
 
 def test_seller_counter_notice_cites_its_own_proof(runner: CliRunner, ws_dir: Path) -> None:
     config = ws_dir / "config.toml"
-    photo = _rows(config, "SELECT id, sha256, path FROM assets WHERE kind = 'image' LIMIT 1")[0]
+    photo = _rows(
+        config,
+        "SELECT a.id, a.sha256, a.path FROM assets a JOIN findings f ON f.asset_id = a.id "
+        "WHERE a.kind = 'image' AND f.status = 'authorised' LIMIT 1",
+    )[0]  # a photo the owner's own store shows: swept, so its earliest capture is proof
     out_file = ws_dir / "counter.txt"
     code, out, err = run(
         runner,
@@ -436,6 +440,7 @@ def test_seller_counter_notice_cites_its_own_proof(runner: CliRunner, ws_dir: Pa
         "+1 555 0100",
         photo["sha256"],
         "https://shop.example/p/1",
+        "Earliest capture of our own material",
     ):
         assert element in text, element
 
