@@ -288,11 +288,13 @@ def findings_reopen(ids: tuple[int, ...], config_path: Path) -> None:
 
 @cli.group()
 def evidence() -> None:
-    """Evidence kept as captured: verify that nothing has changed.
+    """Evidence kept as captured: verify that nothing has changed, pack it for a notice.
 
     \b
     Example:
       listingguard evidence verify
+      listingguard evidence pack 12 14
+      listingguard evidence verify notices/notice-0001-amazon-trademark-evidence.zip
     """
 
 
