@@ -251,7 +251,8 @@ def mark(
     day, stamp = _on(on, max(c["opened_at"] for c in rows))
     with store.transaction(ws.db) as db:
         for c in rows:
-            change: dict[str, Any] = {"status": status}
+            # when a person recorded it (the event's own date may be earlier, with --on)
+            change: dict[str, Any] = {"status": status, "last_checked_at": store.now()}
             note = reason
             if status == "countered":
                 clock = platform.clock(row["legal_basis"]) if platform else None
@@ -349,15 +350,18 @@ def recheck(ws: Workspace) -> list[dict[str, Any]]:
             0
         ]
         report.append(entry)
-    link_relistings(ws)
+    link_relistings(ws.db)
     return report
 
 
-def link_relistings(ws: Workspace) -> list[dict[str, Any]]:
+def link_relistings(db: Any) -> list[dict[str, Any]]:
     """A new listing by the seller of a removed case, carrying a finding on the same asset,
-    continues that case: the old case becomes ``relisted`` and the link is kept."""
+    continues that case: the old case becomes ``relisted`` and the link is kept. And a removed
+    listing that a sweep finds live again at its own URL makes its case ``restored``. Run after
+    every sweep and recheck."""
+    back_online(db)
     found = list(
-        ws.db.query(
+        db.query(
             """
             SELECT DISTINCT c.id AS case_id, l2.id AS listing_id, f2.id AS finding_id, l2.url
             FROM cases c
@@ -378,7 +382,7 @@ def link_relistings(ws: Workspace) -> list[dict[str, Any]]:
     )
     if not found:
         return []
-    with store.transaction(ws.db) as db:
+    with store.transaction(db):
         for r in found:
             db["relistings"].insert(
                 {
@@ -400,6 +404,25 @@ def link_relistings(ws: Workspace) -> list[dict[str, Any]]:
                 ],
             )
     return found
+
+
+def back_online(db: Any) -> list[int]:
+    """Removed cases whose own listing a later sweep saw live again: ``restored``."""
+    cases = [
+        r[0]
+        for r in db.execute(
+            "SELECT c.id FROM cases c JOIN listings l ON l.id = c.listing_id "
+            "WHERE c.status = 'removed' AND l.status = 'active' AND l.last_seen > c.closed_at "
+            "AND l.last_seen > IFNULL(c.last_checked_at, '')"
+        )
+    ]
+    with store.transaction(db):
+        for case_id in cases:
+            db["cases"].update(case_id, {"status": "restored"})
+            _event(db, case_id, "restored", "the listing was seen live again by a sweep")
+            notice = db.execute("SELECT notice_id FROM cases WHERE id = ?", [case_id]).fetchone()
+            _sync_notice(db, notice[0])
+    return cases
 
 
 def list_notices(ws: Workspace, status: str | None = None) -> list[dict[str, Any]]:

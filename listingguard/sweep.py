@@ -221,6 +221,9 @@ def run(
     counts = {}
     for c in crawls:
         counts[c.marketplace] = _finish(db, c)
+    from listingguard.casework import link_relistings  # cases follow what the sweep saw
+
+    link_relistings(db)
     return SweepResult(crawls, stage, counts)
 
 

@@ -388,7 +388,7 @@ def test_relisting_links_to_the_old_case(runner: CliRunner, ws_dir: Path) -> Non
             )
             .last_pk
         )
-    found = casework.link_relistings(ws)
+    found = casework.link_relistings(ws.db)
     ws.close()
     assert [r["listing_id"] for r in found] == [new_listing]
     (case,) = _rows(config, "SELECT * FROM cases")
@@ -617,3 +617,30 @@ def test_a_counter_notice_needs_the_complainant_and_a_copyright_claim(
         runner, config, *base, "--platform", "etsy", "--basis", "trademark", "--complainant", "A"
     )
     assert code == 2 and "copyright complaints only" in out + err
+
+
+def test_a_removed_listing_seen_live_again_reopens_its_case(
+    runner: CliRunner, ws_dir: Path
+) -> None:
+    config = ws_dir / "config.toml"
+    ids = _findings(config, kind="image_copy", marketplace="demo-html")[:1]
+    _confirm(runner, config, ids)
+    assert run(runner, config, "takedown", "draft", str(ids[0]), "--no-pack")[0] == 0
+    nid = str(_rows(config, "SELECT id FROM notices")[0]["id"])
+    assert run(runner, config, "takedown", "approve", nid, "--by", "J")[0] == 0
+    assert run(runner, config, "takedown", "mark", nid, "submitted", "--on", "2026-11-02")[0] == 0
+    assert run(runner, config, "takedown", "mark", nid, "removed", "--on", "2026-11-03")[0] == 0
+    ws = open_workspace(config)
+    assert casework.back_online(ws.db) == []  # last seen before the removal: still gone
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with store.transaction(ws.db) as db:
+        db.execute(
+            "UPDATE listings SET status = 'active', last_seen = ? WHERE id = "
+            "(SELECT listing_id FROM findings WHERE id = ?)",
+            [later, ids[0]],
+        )
+    (case_id,) = casework.back_online(ws.db)
+    ws.close()
+    (case,) = _rows(config, "SELECT * FROM cases")
+    assert case["id"] == case_id and case["status"] == "restored"
+    assert _rows(config, "SELECT status FROM notices")[0]["status"] == "restored"
