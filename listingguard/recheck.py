@@ -15,10 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import signal
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -33,9 +29,8 @@ from listingguard import store
 from listingguard.config import Config, Marketplace
 from listingguard.crawl import safe_name
 from listingguard.ingest import save_capture
+from listingguard.sweep import crawl_process
 from listingguard.workspace import Workspace
-
-STOP_TIMEOUT_S = 60
 
 
 @dataclass(frozen=True)
@@ -131,40 +126,13 @@ def _entry(db: Database, config: Config, market: Marketplace, target: RecheckTar
 
 
 def _crawl(config: Config, name: str, targets: Path, out: Path) -> tuple[int, dict, Path]:
-    """Run the recheck crawl in a subprocess (Twisted's reactor runs once per process); its exit
-    code, its summary line and its log file. Stopped with the caller (Ctrl-C, a kill)."""
-    logs = config.workspace.reports / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
+    """Run the recheck crawl in a subprocess, as a sweep's crawl runs; its exit code, its
+    summary line and its log file."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
-    log_path = logs / f"recheck-{stamp}-{safe_name(name)}.log"
-    command = [
-        sys.executable, "-m", "listingguard.crawl", "--config", str(Path(config.path).resolve()),
-        "--marketplace", name, "--recheck", str(targets), "--out", str(out),
-    ]  # fmt: skip
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    with log_path.open("ab") as log:
-        # As for sweeps: its own session, so one Ctrl-C reaches us and we stop it once.
-        proc = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=log, env=env, start_new_session=True
-        )
-        try:
-            stdout, _ = proc.communicate()
-        except BaseException:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            raise
-    summary: dict[str, Any] = {}
-    for line in stdout.decode("utf-8", "replace").splitlines():
-        if line.startswith("{"):
-            try:
-                summary = json.loads(line)
-            except ValueError:
-                continue
-    return proc.returncode, summary, log_path
+    log_path = config.workspace.reports / "logs" / f"recheck-{stamp}-{safe_name(name)}.log"
+    mode = ["--recheck", str(targets), "--out", str(out)]
+    code, summary = crawl_process(config, name, mode, log_path)
+    return code, summary, log_path
 
 
 def _read(path: Path) -> list[dict[str, Any]]:

@@ -127,29 +127,22 @@ def sweep_counts(db: Database, sweep_id: int) -> dict[str, int]:
     }
 
 
-def crawl(
+def crawl_process(
     config: Config,
-    db: Database,
     name: str,
-    sweep_id: int,
-    on_progress: Callable[[dict[str, int]], None] | None = None,
-) -> tuple[int, dict[str, Any], Path]:
-    """Run one marketplace's crawl in a subprocess; (exit code, its summary, its log file)."""
-    logs = config.workspace.reports / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    log_path = logs / f"sweep-{sweep_id}-{safe_name(name)}.log"
+    mode: list[str],
+    log_path: Path,
+    on_poll: Callable[[], None] | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """Run ``python -m listingguard.crawl`` for one marketplace (a sweep crawl or a recheck,
+    by ``mode``) in a subprocess, as Twisted's reactor runs once per process; its exit code and
+    the summary line it prints. ``on_poll`` runs while it works."""
     command = [
-        sys.executable,
-        "-m",
-        "listingguard.crawl",
-        "--config",
-        str(Path(config.path).resolve()),
-        "--marketplace",
-        name,
-        "--sweep",
-        str(sweep_id),
-    ]
+        sys.executable, "-m", "listingguard.crawl", "--config", str(Path(config.path).resolve()),
+        "--marketplace", name, *mode,
+    ]  # fmt: skip
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
         # Its own session, so a Ctrl-C in the terminal reaches the sweep only, which then asks
         # the crawl to stop once (a second signal would make Scrapy stop uncleanly). The crawl
@@ -163,8 +156,8 @@ def crawl(
         )
         try:
             while proc.poll() is None:
-                if on_progress:
-                    on_progress(sweep_counts(db, sweep_id))
+                if on_poll:
+                    on_poll()
                 time.sleep(POLL_S)
         except BaseException:
             proc.send_signal(signal.SIGTERM)
@@ -180,9 +173,23 @@ def crawl(
         if line.startswith("{"):
             with contextlib.suppress(ValueError):
                 summary = json.loads(line)
+    return proc.returncode, summary
+
+
+def crawl(
+    config: Config,
+    db: Database,
+    name: str,
+    sweep_id: int,
+    on_progress: Callable[[dict[str, int]], None] | None = None,
+) -> tuple[int, dict[str, Any], Path]:
+    """Run one marketplace's crawl in a subprocess; (exit code, its summary, its log file)."""
+    log_path = config.workspace.reports / "logs" / f"sweep-{sweep_id}-{safe_name(name)}.log"
+    poll = (lambda: on_progress(sweep_counts(db, sweep_id))) if on_progress else None
+    code, summary = crawl_process(config, name, ["--sweep", str(sweep_id)], log_path, poll)
     if on_progress:
         on_progress(sweep_counts(db, sweep_id))
-    return proc.returncode, summary, log_path
+    return code, summary, log_path
 
 
 def run(
