@@ -247,7 +247,8 @@ def mark(
         raise NotFound(f"notice {notice_id} has no case for listing {listing_id}")
     for c in rows:
         _check(lifecycle.CASE_FLOW, c["status"], status, f"case {c['id']}")
-    platform = load_platforms(ws.config).get(row["platform"])
+    # only a counter-notice needs the platform's clock (recheck marks many cases removed)
+    platform = load_platforms(ws.config).get(row["platform"]) if status == "countered" else None
     day, stamp = _on(on, max(c["opened_at"] for c in rows))
     with store.transaction(ws.db) as db:
         for c in rows:
@@ -275,12 +276,16 @@ def mark(
             db["cases"].update(c["id"], change)
             _event(db, c["id"], status, note, capture_id, at=stamp)
             after = FINDING_AFTER.get(status)
-            if status == "submitted":
-                after = "reported"
             if after:
                 _findings_to(db, notice_id, after, c["listing_id"])
         _sync_notice(db, notice_id)
     return case_rows(ws, notice_id, listing_id)
+
+
+def _sync_case_notice(db: Any, case_id: int) -> None:
+    _sync_notice(
+        db, db.execute("SELECT notice_id FROM cases WHERE id = ?", [case_id]).fetchone()[0]
+    )
 
 
 def _sync_notice(db: Any, notice_id: int) -> None:
@@ -397,12 +402,7 @@ def link_relistings(db: Any) -> list[dict[str, Any]]:
             _event(
                 db, r["case_id"], "relisted", f"relisted as {r['url']} (finding {r['finding_id']})"
             )
-            _sync_notice(
-                db,
-                db.execute("SELECT notice_id FROM cases WHERE id = ?", [r["case_id"]]).fetchone()[
-                    0
-                ],
-            )
+            _sync_case_notice(db, r["case_id"])
     return found
 
 
@@ -420,8 +420,7 @@ def back_online(db: Any) -> list[int]:
         for case_id in cases:
             db["cases"].update(case_id, {"status": "restored"})
             _event(db, case_id, "restored", "the listing was seen live again by a sweep")
-            notice = db.execute("SELECT notice_id FROM cases WHERE id = ?", [case_id]).fetchone()
-            _sync_notice(db, notice[0])
+            _sync_case_notice(db, case_id)
     return cases
 
 

@@ -31,7 +31,9 @@ class Problem:
     problem: str
 
 
-def _check(f, row: dict) -> str | None:
+def check_record(f, row: dict) -> str | None:
+    """What is wrong with the capture ``row`` as read from the open WARC file ``f``, or None;
+    shared by ``evidence verify`` and the evidence packs, which check before copying."""
     try:
         f.seek(row["warc_offset"])
         record = next(iter(ArchiveIterator(f)), None)
@@ -84,6 +86,6 @@ def verify(db: Database, evidence_root: Path) -> tuple[int, list[Problem]]:
         with path.open("rb") as f:
             for row in group:
                 checked += 1
-                if problem := _check(f, row):
+                if problem := check_record(f, row):
                     problems.append(Problem(row["id"], row["url"], name, problem))
     return checked, problems

@@ -34,7 +34,7 @@ from takedown.platforms import Platform, PlatformError
 FORMATS = {"text": "txt", "eml": "eml", "csv": "csv"}
 OPEN_NOTICE = ("draft", "approved", "submitted")
 
-_REPORTER_KEYS = {
+REPORTER_KEYS = {
     "name": "owner.legal_name",
     "email": "owner.email",
     "company": "owner.company",
@@ -104,14 +104,15 @@ def _date(value: Any) -> dt.date | None:
         return None
 
 
-def _mark_rights(config: Config, asset: dict[str, Any], owner: str) -> tuple[Right, ...]:
-    registrations = json.loads(asset.get("registrations") or "[]")
+def _mark_rights(row: dict[str, Any], owner: str) -> tuple[Right, ...]:
+    """A finding's mark, once per registration (an unregistered mark: one right without)."""
+    registrations = json.loads(row["registrations"] or "[]")
     if not registrations:
-        return (Right("trademark", asset["name"], owner),)
+        return (Right("trademark", row["asset_name"], owner),)
     return tuple(
         Right(
             "trademark",
-            asset["name"],
+            row["asset_name"],
             owner,
             registration_number=r["number"],
             office=r["office"],
@@ -123,16 +124,17 @@ def _mark_rights(config: Config, asset: dict[str, Any], owner: str) -> tuple[Rig
     )
 
 
-def _work_right(config: Config, asset: dict[str, Any], owner: str) -> Right:
-    what = "product photo" if asset["kind"] == "image" else "product description"
-    product = f" of {asset['product_name']} ({asset['sku']})" if asset.get("sku") else ""
+def _work_right(config: Config, row: dict[str, Any], owner: str) -> Right:
+    """A finding's copied photo or copy as the owner's work, and where it is published."""
+    what = "product photo" if row["asset_kind"] == "image" else "product description"
+    product = f" of {row['product_name']} ({row['sku']})" if row["sku"] else ""
     return Right(
         "copyright",
-        asset["name"],
+        row["asset_name"],
         owner,
-        work_description=f"the owner's {what}{product}, SHA-256 {asset['sha256']}",
+        work_description=f"the owner's {what}{product}, SHA-256 {row['asset_sha256']}",
         original_url=config.takedown.works_url or config.owner.website,
-        sha256=asset["sha256"],
+        sha256=row["asset_sha256"],
     )
 
 
@@ -141,7 +143,7 @@ SELECT f.id, f.kind, f.score, f.status, f.explanation, f.detail, f.asset_id,
        l.id AS listing_row, l.marketplace, l.listing_id, l.url, l.title, l.price, l.currency,
        l.seller_id, l.seller_name, l.seller_url, l.status AS listing_status,
        a.kind AS asset_kind, a.name AS asset_name, a.sha256 AS asset_sha256, a.rights,
-       a.registrations, a.added_at, p.sku, p.name AS product_name
+       a.registrations, p.sku, p.name AS product_name
 FROM findings f JOIN listings l ON l.id = f.listing_id
 LEFT JOIN assets a ON a.id = f.asset_id LEFT JOIN products p ON p.id = a.product_id
 WHERE f.id IN ({marks})
@@ -215,24 +217,10 @@ def _location(row: dict[str, Any]) -> str:
 
 
 def _finding(ws: Workspace, row: dict[str, Any], owner: str) -> drafting.Finding:
-    config = ws.config
     if row["kind"] == "trademark":
-        rights = _mark_rights(config, {"name": row["asset_name"], **row}, owner)
+        rights = _mark_rights(row, owner)
     else:
-        rights = (
-            _work_right(
-                config,
-                {
-                    "kind": row["asset_kind"],
-                    "name": row["asset_name"],
-                    "sha256": row["asset_sha256"],
-                    "sku": row["sku"],
-                    "product_name": row["product_name"],
-                    "added_at": row["added_at"],
-                },
-                owner,
-            ),
-        )
+        rights = (_work_right(ws.config, row, owner),)
     return drafting.Finding(
         location=_location(row),
         id=row["id"],
@@ -319,7 +307,7 @@ def problem_keys(notice: Notice, platform: Platform, config: Config) -> list[str
     for path in drafting.missing(notice, platform):
         head, _, field = path.partition(".")
         if head == "reporter":
-            out.append(f"{_REPORTER_KEYS[field]} is {by}")
+            out.append(f"{REPORTER_KEYS[field]} is {by}")
         elif path.startswith("basis:"):
             out.append(f"{platform.name} does not take {notice.basis} notices")
         elif head == "rights" and field.startswith("registration_number:"):

@@ -147,7 +147,7 @@ class _Gather:
             problem: str | None = f"unreadable ({exc})"
         else:
             held = {**row, "warc_offset": 0, "payload_held": True}  # a revisit's: checked below
-            problem = evidence_mod._check(io.BytesIO(data), held)
+            problem = evidence_mod.check_record(io.BytesIO(data), held)
         if problem:
             raise EvidenceChanged(
                 f"{where}: {problem}; not packed (see 'listingguard evidence verify')"

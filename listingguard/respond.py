@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from listingguard.errors import NotFound
-from listingguard.notices import TakedownError, load_platforms, reporter, template_dir
+from listingguard.notices import (
+    REPORTER_KEYS,
+    TakedownError,
+    load_platforms,
+    reporter,
+    template_dir,
+)
 from listingguard.workspace import Workspace
 from takedown import render as render_mod
 from takedown import respond as respond_mod
@@ -144,9 +150,7 @@ def draft_response(
         raise TakedownError(f"no platform {platform_name!r}; known: {', '.join(sorted(known))}")
     platform = known[platform_name]
     me = reporter(ws.config)
-    keys = {"name": "owner.legal_name", "email": "owner.email", "signature": "owner.signature",
-            "address": "owner.address", "phone": "owner.phone"}  # fmt: skip
-    gaps = [f"{keys[p.partition('.')[2]]} is required by {platform.name}'s "
+    gaps = [f"{REPORTER_KEYS[p.partition('.')[2]]} is required by {platform.name}'s "
             f"{platform.response.kind if platform.response else 'response'}"
             for p in respond_mod.missing(platform, me)]  # fmt: skip
     kind = platform.response.kind if platform.response else None

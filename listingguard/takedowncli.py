@@ -20,7 +20,7 @@ from rich.table import Table
 from listingguard import casework
 from listingguard import notices as notices_mod
 from listingguard.cli import cli, config_option, err, json_option, out, print_json
-from listingguard.workspace import Workspace, open_workspace
+from listingguard.workspace import open_workspace
 from takedown import cases as lifecycle
 from takedown.clock import describe
 
@@ -34,10 +34,6 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.d
         return dt.date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"expected a date YYYY-MM-DD, got {value!r}") from None
-
-
-def _workspace(config_path: Path) -> Workspace:
-    return open_workspace(config_path)
 
 
 @cli.group()
@@ -133,7 +129,7 @@ def takedown_draft(
       listingguard takedown draft 12 14 15
       listingguard takedown draft 12 --platform dmca --format eml
     """
-    ws = _workspace(config_path)
+    ws = open_workspace(config_path)
     try:
         drafted = notices_mod.draft(ws, list(finding_ids), platform, fmt, pack=not no_pack)
     finally:
@@ -175,7 +171,7 @@ def takedown_list(status: str | None, show_cases: bool, config_path: Path, as_js
       listingguard takedown list
       listingguard takedown list --cases --json
     """
-    ws = _workspace(config_path)
+    ws = open_workspace(config_path)
     try:
         rows = casework.list_cases(ws) if show_cases else casework.list_notices(ws, status)
     finally:
@@ -223,7 +219,7 @@ def takedown_show(notice_id: int, config_path: Path) -> None:
     Example:
       listingguard takedown show 3
     """
-    ws = _workspace(config_path)
+    ws = open_workspace(config_path)
     try:
         row = casework.notice_row(ws, notice_id)
     finally:
@@ -242,7 +238,7 @@ def takedown_approve(notice_ids: tuple[int, ...], by: str | None, config_path: P
     Example:
       listingguard takedown approve 3 4 --by "Jordan Example"
     """
-    ws = _workspace(config_path)
+    ws = open_workspace(config_path)
     try:
         who = by or getpass.getuser()
         casework.approve(ws, list(notice_ids), who)
@@ -262,7 +258,7 @@ def takedown_discard(notice_id: int, config_path: Path) -> None:
     Example:
       listingguard takedown discard 3
     """
-    ws = _workspace(config_path)
+    ws = open_workspace(config_path)
     try:
         casework.discard(ws, notice_id)
     finally:
@@ -298,7 +294,7 @@ def takedown_mark(
       listingguard takedown mark 3 countered --on 2026-12-04
       listingguard takedown mark 3 rejected --reason "registration not in the seller's country"
     """
-    ws = _workspace(config_path)
+    ws = open_workspace(config_path)
     try:
         rows = casework.mark(
             ws, notice_id, status, listing_id=listing_id, reason=reason, reference=reference, on=on
@@ -324,7 +320,7 @@ def takedown_recheck(config_path: Path, as_json: bool) -> None:
     Example:
       listingguard takedown recheck
     """
-    ws = _workspace(config_path)
+    ws = open_workspace(config_path)
     try:
         report = casework.recheck(ws)
     finally:
@@ -368,7 +364,7 @@ def takedown_stats(config_path: Path, as_json: bool) -> None:
     Example:
       listingguard takedown stats
     """
-    ws = _workspace(config_path)
+    ws = open_workspace(config_path)
     try:
         figures = casework.stats(ws)
     finally:
@@ -470,7 +466,7 @@ def takedown_respond(
 
     day = received or dt.date.today()
     complaint = Complaint(reference, complainant, day.isoformat(), basis, listing_url, title, claim)
-    ws = _workspace(config_path)
+    ws = open_workspace(config_path)
     try:
         text, proofs, due = respond_glue.draft_response(
             ws, platform, complaint, list(asset_ids), list(images)

@@ -68,17 +68,20 @@ def _applies(f: FormField, notice: Notice) -> bool:
     return not f.bases or notice.basis in f.bases
 
 
-def statements(env: SandboxedEnvironment, notice: Notice, platform: Platform) -> dict[str, str]:
+def _full_context(env: SandboxedEnvironment, notice: Notice, platform: Platform) -> dict[str, Any]:
+    """``context`` with the platform's statements rendered in it (fields quote them)."""
     ctx = context(notice, platform)
-    return {k: _value(env, v, ctx) for k, v in platform.statements.items()}
+    ctx["statement"] = {k: _value(env, v, ctx) for k, v in platform.statements.items()}
+    return ctx
 
 
 def fields(
-    env: SandboxedEnvironment, notice: Notice, platform: Platform, which: tuple[FormField, ...]
+    env: SandboxedEnvironment,
+    notice: Notice,
+    which: tuple[FormField, ...],
+    ctx: dict[str, Any],
 ) -> tuple[list[tuple[str, str]], list[list[tuple[str, str]]]]:
     """The notice's fields, then each target's, as (label, value) pairs in form order."""
-    ctx = context(notice, platform)
-    ctx["statement"] = statements(env, notice, platform)
     head = [
         (f.label, _value(env, f.value, ctx))
         for f in which
@@ -100,13 +103,8 @@ def fields(
 def text(notice: Notice, platform: Platform, env: SandboxedEnvironment | None = None) -> str:
     """The notice as text: the platform's letter, or its web form labelled field by field."""
     env = env or environment()
-    head, per_target = fields(env, notice, platform, platform.fields)
-    ctx = context(notice, platform)
-    ctx.update(
-        head=head,
-        per_target=per_target,
-        statement=statements(env, notice, platform),
-    )
+    ctx = _full_context(env, notice, platform)
+    ctx["head"], ctx["per_target"] = fields(env, notice, platform.fields, ctx)
     return env.get_template(platform.template).render(ctx)
 
 
@@ -159,7 +157,9 @@ def _cell(value: str) -> str:
 def csv_text(notice: Notice, platform: Platform, env: SandboxedEnvironment | None = None) -> str:
     """One row per listing for the platform's bulk sheet; notice-wide columns repeat per row."""
     env = env or environment()
-    head, per_target = fields(env, notice, platform, platform.csv_columns)
+    head, per_target = fields(
+        env, notice, platform.csv_columns, _full_context(env, notice, platform)
+    )
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     labels = [label for label, _ in head] + [label for label, _ in (per_target or [[]])[0]]
