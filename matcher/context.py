@@ -9,18 +9,15 @@ The phrases are data (``matcher/data/context.toml``), several languages each.
 
 from __future__ import annotations
 
-import bisect
 import functools
-import itertools
 import re
 import tomllib
 from collections import defaultdict
 from importlib import resources
 from typing import NamedTuple
 
-import ahocorasick
-
-from matcher.normalize import TOKEN, Normalized, is_cjk, key_table
+from matcher.normalize import Normalized
+from matcher.phrases import PhraseSet, words
 
 STRONG_WINDOW = 3  # words between a strong mention phrase and the mark
 WEAK_FILLERS = 2  # articles allowed between a weak phrase ("for") and the mark
@@ -42,18 +39,13 @@ class Phrase(NamedTuple):
     cjk: bool
 
 
-def _words(phrase: str) -> str:
-    """A phrase as the words of its key joined by one space, the form of ``Context``'s stream."""
-    return " ".join(TOKEN.findall(phrase.translate(key_table())))
-
-
 KINDS = ("strong", "weak", "after", "fake", "fake_weak")
 
 
 @functools.cache
-def _data() -> tuple[ahocorasick.Automaton, frozenset[str]]:
-    """One automaton over every kind's phrases in every language: word key -> [(kind, phrase,
-    language)], so one pass over a text finds them all; and the filler words."""
+def _data() -> tuple[PhraseSet, frozenset[str]]:
+    """One phrase set over every kind's phrases in every language, each phrase carrying
+    (kind, phrase, language), so one pass over a text finds them all; and the filler words."""
     raw = tomllib.loads((resources.files("matcher") / "data" / "context.toml").read_text("utf-8"))
     tables = dict(
         zip(
@@ -68,31 +60,23 @@ def _data() -> tuple[ahocorasick.Automaton, frozenset[str]]:
             strict=True,
         )
     )
-    entries: dict[str, list[tuple[str, str, str]]] = {}
+    entries: list[tuple[str, tuple[str, str, str]]] = [("1:1", ("fake", "1:1", ""))]
+    seen: set[tuple[str, str]] = set()
     for kind, phrases in tables.items():
         for language, items in phrases.items():
             for p in items:
-                key = _words(p)
-                if key and not any(e[0] == kind for e in entries.get(key, ())):
-                    entries.setdefault(key, []).append((kind, p, language))
-    automaton = ahocorasick.Automaton()
-    for key, found in entries.items():
-        # Latin phrases stand between spaces in the stream (whole words only); CJK phrases
-        # stand anywhere, since CJK text runs its words together.
-        pattern = key if is_cjk(key[0]) or is_cjk(key[-1]) else f" {key} "
-        automaton.add_word(pattern, (pattern, tuple(found)))
-    automaton.make_automaton()
-    return automaton, frozenset(_words(w) for w in raw["filler"]["words"])
-
-
-_RATIO = re.compile(r"(?<![^\W_])1\s*[:：比]\s*1(?![^\W_])")  # "1:1", "1 : 1", "1比1"
+                key = words(p)
+                if key and (kind, key) not in seen:
+                    seen.add((kind, key))
+                    entries.append((p, (kind, p, language)))
+    return PhraseSet(entries), frozenset(words(w) for w in raw["filler"]["words"])
 
 
 class Context:
     """The context phrases of one normalised text, found once and asked about many marks.
 
-    Phrases are found by Aho-Corasick over the text's words joined by single spaces, and must
-    start and end on word boundaries, except CJK phrases, which stand inside unsegmented text.
+    Phrases are found by ``matcher.phrases``: whole words, except CJK phrases, which stand
+    inside unsegmented text.
     """
 
     def __init__(self, n: Normalized) -> None:
@@ -108,32 +92,13 @@ class Context:
         return self._found.get(kind, [])
 
     def _find(self) -> None:
-        n = self.n
-        words = n.words
         found: dict[str, list[Phrase]] = defaultdict(list)
         self._found = found
-        # The words joined by single spaces, with a space at each end: a Latin phrase is
-        # registered with a space on both sides, so it is found only as whole words.
-        stream = f" {' '.join(words)} "
-        hits = list(_data()[0].iter(stream)) if words else []
-        if hits:
-            starts = list(itertools.accumulate((len(w) + 1 for w in words[:-1]), initial=1))
-            for end, (key, entries) in hits:
-                begin, end = end - len(key) + 1, end + 1
-                if key[0] == " ":
-                    begin, end = begin + 1, end - 1
-                first = bisect.bisect_right(starts, begin) - 1
-                last = bisect.bisect_right(starts, end - 1)
-                kstart = n.starts[first] + (begin - starts[first])
-                kend = n.ends[last - 1] - (starts[last - 1] + len(words[last - 1]) - end)
-                cjk = key[0] != " "
-                for kind, text, language in entries:
-                    found[kind].append(Phrase(text, language, kstart, kend, first, last, cjk))
-        if ":" in n.key or "：" in n.key or "比" in n.key:
-            for m in _RATIO.finditer(n.key):
-                first = max(bisect.bisect_right(n.starts, m.start()) - 1, 0)
-                last = bisect.bisect_left(n.starts, m.end())
-                found["fake"].append(Phrase("1:1", "", m.start(), m.end(), first, last, False))
+        for hit in _data()[0].find(self.n):
+            for kind, text, language in hit.payloads:
+                found[kind].append(
+                    Phrase(text, language, hit.start, hit.end, hit.first, hit.last, hit.cjk)
+                )
         self._any = bool(found)
         self._searched = True
 
