@@ -931,7 +931,7 @@ def demo(directory: Path | None, as_json: bool) -> None:
 
 
 # The sweep pipeline's commands live in their own module and register on import.
-from listingguard import sweepcli, takedowncli  # noqa: E402, F401
+from listingguard import checkcli, sweepcli, takedowncli  # noqa: E402, F401
 
 
 def main() -> None:

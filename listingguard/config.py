@@ -392,6 +392,88 @@ class Takedown:
     platforms: str = ""
 
 
+def _regex(v: str) -> str | None:
+    if not v:
+        return None
+    try:
+        re.compile(v)
+    except re.error as exc:
+        return f"a Python regular expression ({exc})"
+    return None
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Header names of listing sheets for ``listingguard check``, tried in order.
+
+    Names are compared without case, spaces or punctuation ("Image Src" is "imagesrc"), and may
+    end in ``*`` or hold ``[0-9]`` (fnmatch): "bulletpoint*" takes bullet_point1..5. The defaults
+    read the bulk-upload sheets of Amazon, eBay, Shopify, Walmart, AliExpress and Temu.
+    """
+
+    id: tuple[str, ...] = (
+        "sku", "itemsku", "sellersku", "skuid", "customlabel", "customlabelsku", "handle",
+        "listingid", "productid", "id",
+    )  # fmt: skip
+    title: tuple[str, ...] = (
+        "title", "itemname", "productname", "producttitle", "name", "subject", "itemtitle",
+    )  # fmt: skip
+    description: tuple[str, ...] = (
+        "description", "productdescription", "bodyhtml", "body", "longdescription",
+        "itemdescription", "detaileddescription",
+    )  # fmt: skip
+    bullets: tuple[str, ...] = (
+        "bulletpoint*", "bullet[0-9]*", "keyfeature*", "keyproductfeatures*", "feature[0-9]*",
+        "highlights", "sellingpoint*",
+    )  # fmt: skip
+    brand: tuple[str, ...] = ("brand", "brandname", "cbrand", "vendor", "manufacturer")
+    images: tuple[str, ...] = (
+        "images", "image", "imagesrc", "imageurl*", "mainimageurl", "otherimageurl*",
+        "image[0-9]*", "picurl", "pictureurl*", "photo", "photos", "photourl*", "mainimage",
+        "additionalimage*", "variantimage",
+    )  # fmt: skip
+    platform: tuple[str, ...] = ("platform", "marketplace", "channel")
+    territory: tuple[str, ...] = ("territory", "territories", "country", "sitecountry", "shipto")
+    separator: str = option(";", check=_nonempty)  # between images in one cell ("|" always too)
+
+
+@dataclass(frozen=True)
+class ListingRule:
+    """One platform listing rule of config.toml, as in matcher/data/listing-rules.toml."""
+
+    id: str = option(check=_nonempty)
+    reason: str = option(check=_nonempty)
+    field: Literal["title", "bullets", "description", "any"] = "any"
+    severity: Literal["block", "warn", "info"] = "warn"
+    phrases: tuple[str, ...] = ()
+    pattern: str = option("", check=_regex)
+
+
+@dataclass(frozen=True)
+class PlatformRules:
+    """A platform's title length and extra rules; a user's table adds to the bundled one."""
+
+    title_max: int | None = option(None, check=lambda v: None if v > 0 else "a positive integer")
+    rules: tuple[ListingRule, ...] = ()
+
+
+@dataclass(frozen=True)
+class SelfCheck:
+    """``listingguard check``: where the listings will be sold, which brands are someone else's,
+    and how listing sheets are read."""
+
+    platform: str = ""  # listings without a platform column are checked against its rules
+    territories: tuple[str, ...] = option((), check=lambda v: _countries(v) if v else None)
+    known_brands: bool = True  # the bundled list of widely known brands
+    extra_brands: tuple[str, ...] = option((), check=_marks)
+    ignore_brands: tuple[str, ...] = ()
+    ignore_categories: tuple[str, ...] = ()
+    banned_terms: tuple[str, ...] = ()
+    copied_share_block: float = option(0.5, check=_fraction)
+    columns: Columns = Columns()
+    rules: dict[str, PlatformRules] = dataclasses.field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole configuration; ``path`` is the file it came from (errors and relative paths)."""
@@ -408,6 +490,7 @@ class Config:
     schedule: Schedule = Schedule()
     alerts: Alerts = Alerts()
     takedown: Takedown = Takedown()
+    selfcheck: SelfCheck = SelfCheck()
     path: Path = dataclasses.field(default=DEFAULT_CONFIG, init=False, compare=False)
 
     def secret(self, env_name: EnvVar | None, key: str) -> str:

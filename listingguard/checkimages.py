@@ -1,0 +1,239 @@
+"""Where a seller's listing photo comes from: its own, licensed, someone else's, or unknown.
+
+Each distinct photo (by SHA-256) is read once, fingerprinted once — in the process pool, and
+kept in the store, so a photo used by many listings or checked again costs nothing — and then
+looked up twice: among the registered assets (owned, licensed, third-party), and among the
+photos captured from other sellers' listings by sweeps. A photo that matches an asset is
+judged by that asset's rights; one that matches only another seller's listing was taken from
+that listing; one that matches nothing has an unknown source.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlite_utils import Database
+
+from listingguard import imaging
+from listingguard.allowlist import authorised_seller
+from listingguard.config import Config
+from listingguard.files import FileRefused, read_regular
+from matcher import fingerprint as fp_mod
+from matcher.fingerprint import Fingerprint
+from matcher.hashes import from_signed
+from matcher.imagematch import ImageMatch, ImageThresholds, match
+from matcher.index import ImageIndex
+
+FETCH_TIMEOUT = 20.0
+USER_AGENT = "listingguard-selfcheck (own listing photos)"
+
+
+@dataclass
+class Photo:
+    """One image reference of a listing and what was found of it."""
+
+    ref: str
+    sha256: str | None = None
+    error: str | None = None
+    source: str = "unknown"  # owned, licensed, third_party, captured, unknown, error
+    matches: list[dict[str, Any]] = field(default_factory=list)  # best first
+    data: bytes | None = None  # kept only for the HTML report's thumbnails
+
+
+def _fetch(url: str, limit: int) -> bytes:
+    """An image URL's bytes (http and https only), refusing bodies over ``limit``."""
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    try:
+        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT) as response:
+            body = response.read(limit + 1)
+    except urllib.error.HTTPError as exc:
+        raise FileRefused(f"HTTP {exc.code} from {url}") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise FileRefused(f"cannot fetch {url}: {reason}") from None
+    if len(body) > limit:
+        raise FileRefused(f"larger than {limit:,} bytes")
+    return body
+
+
+def read_image(ref: str, base: Path, limit: int) -> bytes:
+    """The bytes of an image given by path (relative to the listing file) or http(s) URL."""
+    if ref.startswith(("http://", "https://")):
+        return _fetch(ref, limit)
+    if "://" in ref:
+        raise FileRefused("only file paths and http(s) URLs are read")
+    path = Path(ref).expanduser()
+    path = path if path.is_absolute() else base / path
+    try:
+        return read_regular(path, limit)
+    except FileNotFoundError:
+        raise FileRefused(f"no such file: {path}") from None
+    except OSError as exc:
+        raise FileRefused(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+class Captured:
+    """An index of the photos of other sellers' listings that sweeps captured (authorised
+    sellers and the owner's own shops left out): a photo found here was taken from them."""
+
+    def __init__(self, db: Database, config: Config) -> None:
+        self.db = db
+        rows = db.query(
+            "SELECT i.sha256, f.phash, f.edge_hash, f.pdq, f.descriptors, "
+            "l.id AS listing, l.marketplace, l.url, l.seller_id, l.seller_name, l.seller_url, "
+            "l.title FROM listing_images li JOIN images i ON i.sha256 = li.image_sha256 "
+            "JOIN fingerprints f ON f.sha256 = i.sha256 AND f.version = ? "
+            "JOIN listings l ON l.id = li.listing_id ORDER BY l.first_seen, l.id",
+            [fp_mod.VERSION],
+        )
+        self.keys: list[str] = []
+        self.listings: dict[str, dict[str, Any]] = {}
+        parts = []
+        for r in rows:
+            if r["sha256"] in self.listings or authorised_seller(config, r):
+                continue
+            self.listings[r["sha256"]] = {
+                k: r[k]
+                for k in ("listing", "marketplace", "url", "seller_id", "seller_name", "title")
+            }
+            parts.append(
+                (
+                    len(self.keys),
+                    from_signed(r["phash"]),
+                    from_signed(r["edge_hash"]),
+                    r["pdq"],
+                    np.frombuffer(r["descriptors"], np.uint8).reshape(-1, 32),
+                )
+            )
+            self.keys.append(r["sha256"])
+        self.index = ImageIndex.build_from_parts(parts)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def match(self, query: Fingerprint, thresholds: ImageThresholds) -> list[ImageMatch]:
+        if not self.keys:
+            return []
+        return match(
+            query,
+            self.index,
+            lambda key: imaging.load_fingerprint(self.db, self.keys[key]),
+            thresholds,
+            min_score=0.5,
+        )
+
+
+class PhotoSources:
+    """Registered assets and captured listing photos, built once per check run."""
+
+    def __init__(self, db: Database, config: Config) -> None:
+        self.db = db
+        self.config = config
+        self.thresholds = imaging.thresholds_from(config)
+        self.assets = imaging.OwnedImages(db)
+        self.captured = Captured(db, config)
+        self.rows = {
+            r["id"]: r
+            for r in db.query(
+                "SELECT id, name, rights, path, sha256, licensor, territories, platforms, "
+                "licence_expires FROM assets WHERE kind IN ('image', 'logo')"
+            )
+        }
+
+    def look_up(
+        self,
+        refs: Iterable[tuple[str, Path]],
+        executor: Executor | None,
+        *,
+        keep_data: bool = False,
+    ) -> dict[tuple[str, Path], Photo]:
+        """Every distinct reference read, fingerprinted and matched once."""
+        limits = self.config.assets
+        photos: dict[tuple[str, Path], Photo] = {}
+        by_sha: dict[str, Photo] = {}
+
+        def start(key: tuple[str, Path]) -> tuple[Any, ...]:
+            photo = Photo(key[0])
+            photos[key] = photo
+            try:
+                data = read_image(key[0], key[1], limits.max_image_bytes)
+            except FileRefused as exc:
+                photo.error, photo.source = str(exc), "error"
+                return (photo, None)
+            photo.sha256 = hashlib.sha256(data).hexdigest()
+            if keep_data:
+                photo.data = data
+            if photo.sha256 in by_sha:
+                return (photo, by_sha[photo.sha256])
+            by_sha[photo.sha256] = photo
+            stored = imaging.load_fingerprint(self.db, photo.sha256)
+            return (photo, stored if stored is not None else imaging.submit(executor, data, limits))
+
+        def finish(photo: Photo, job: Any) -> None:
+            if job is None:
+                return
+            if isinstance(job, Photo):  # the same bytes as an earlier reference
+                photo.source, photo.matches, photo.error = job.source, job.matches, job.error
+                return
+            result = job if isinstance(job, Fingerprint) else imaging.outcome(job)
+            if isinstance(result, str):
+                photo.error, photo.source = result, "error"
+                return
+            if isinstance(result, imaging.Analysis):
+                imaging.save(self.db, photo.sha256 or "", result)
+                result = Fingerprint.from_bytes(result.data)
+            self._judge(photo, result)
+
+        # Jobs finish in the order they started, so a reference whose bytes an earlier one
+        # had is finished after that one was judged.
+        unique = dict.fromkeys(refs)
+        for _ in imaging.in_order((start(k) for k in unique), finish, executor):
+            pass
+        return photos
+
+    def _judge(self, photo: Photo, fp: Fingerprint) -> None:
+        found = self.assets.match(fp, self.thresholds, min_score=0.5)
+        if found:
+            photo.matches = [self._asset_match(m) for m in found[:3]]
+            photo.source = photo.matches[0]["rights"]
+            return
+        taken = self.captured.match(fp, self.thresholds)
+        if taken:
+            best = taken[0]
+            sha = self.captured.keys[best.key]
+            photo.matches = [
+                {"listing": self.captured.listings[sha], "sha256": sha,
+                 "score": round(best.score, 4), "detail": best.detail}
+            ]  # fmt: skip
+            photo.source = "captured"
+
+    def _asset_match(self, m: ImageMatch) -> dict[str, Any]:
+        row = self.rows[m.key]
+        return {
+            "asset": row["name"],
+            "asset_id": m.key,
+            "rights": row["rights"],
+            "path": row["path"],
+            "sha256": row["sha256"],
+            "score": round(m.score, 4),
+            "detail": m.detail,
+            "licence": _licence(row) if row["rights"] == "licensed" else None,
+        }
+
+
+def _licence(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "licensor": row["licensor"],
+        "territories": json.loads(row["territories"] or "[]"),
+        "platforms": json.loads(row["platforms"] or "[]"),
+        "expires": row["licence_expires"],
+    }

@@ -1,0 +1,653 @@
+"""The pre-listing self-check: what in a seller's own listing would get it removed, and why.
+
+The sweep asks "who uses my marks, photos and copy?"; the self-check asks the other way round:
+"does my listing use anyone else's?" Each listing gets problems with a severity a pipeline can
+act on — ``block`` (do not publish: it gets listings removed and stores suspended), ``warn``
+(publish only after a person looked), ``info`` — and a reason a seller understands:
+
+- **third-party marks**: the bundled list of widely known brands, ``selfcheck.extra_brands``
+  and marks registered ``--rights third_party``, in plain or disguised spelling; as the brand or
+  in the text it blocks, in a nominative mention ("compatible with X") it warns;
+- **banned terms**: counterfeit wording ("replica", "1:1", "AAA" beside a brand);
+- **photos** whose source is not the seller's (``checkimages``);
+- **copied text** from other sellers' listings in the store;
+- **platform listing rules** (title length, refused characters, claims that need proof).
+
+The matchers are built once per run (``Checker``), then each listing is checked in turn.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from listingguard import store
+from listingguard.allowlist import authorised_seller
+from listingguard.checkimages import Photo, PhotoSources
+from listingguard.sheets import Draft
+from listingguard.workspace import Workspace
+from matcher.banned import BannedTerms
+from matcher.brands import known_brands
+from matcher.copytext import CopyIndex, CopyThresholds, OwnedCopy
+from matcher.listingrules import ListingRules
+from matcher.marks import MarkMatcher, MarkOptions, MarkSpec
+from matcher.normalize import TOKEN
+from matcher.textfile import mark_identity
+from matcher.textresult import TextMatch
+
+Severity = Literal["block", "warn", "info"]
+SEVERITIES: tuple[Severity, ...] = ("block", "warn", "info")
+TEXT_FIELDS = ("title", "bullets", "description")
+MIN_COPIED_WORDS = 8  # fewer copied words are a shared phrase, not copied text
+MIN_TITLE_WORDS = 6  # a shorter title equal to another is a generic product name
+EXPIRY_NOTICE_DAYS = 30
+EU = frozenset(
+    [
+        "AT",
+        "BE",
+        "BG",
+        "CY",
+        "CZ",
+        "DE",
+        "DK",
+        "EE",
+        "ES",
+        "FI",
+        "FR",
+        "GR",
+        "HR",
+        "HU",
+        "IE",
+        "IT",
+        "LT",
+        "LU",
+        "LV",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SE",
+        "SI",
+        "SK",
+    ]
+)
+NOMINATIVE = (
+    "allowed only as nominative use: your own brand first, {mark} as plain words no more than "
+    "needed (never its logo), and nothing suggesting that {mark} makes or endorses your product"
+)
+
+
+@dataclass
+class Problem:
+    """One thing wrong with a listing, said so that the seller knows what to change."""
+
+    check: str  # third_party_mark, banned_term, image_source, copied_text, listing_rule, input
+    severity: Severity
+    field: str
+    text: str
+    reason: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "severity": self.severity,
+            "field": self.field,
+            "text": self.text,
+            "reason": self.reason,
+            "detail": self.detail,
+        }
+
+
+@dataclass
+class Report:
+    draft: Draft
+    problems: list[Problem]
+    photos: list[Photo]
+
+    @property
+    def verdict(self) -> str:
+        """block, error (the listing could not be read whole), warn or ok."""
+        severities = {p.severity for p in self.problems}
+        if "block" in severities:
+            return "block"
+        if self.draft.errors:
+            return "error"
+        return "warn" if "warn" in severities else "ok"
+
+    def as_dict(self) -> dict[str, Any]:
+        d = self.draft
+        return {
+            "source": d.source,
+            "row": d.row,
+            "id": d.id,
+            "title": d.title,
+            "brand": d.brand,
+            "platform": d.platform,
+            "territories": list(d.territories),
+            "verdict": self.verdict,
+            "problems": [p.as_dict() for p in self.problems],
+            "images": [_photo_json(p) for p in self.photos],
+        }
+
+
+def _photo_json(p: Photo) -> dict[str, Any]:
+    out: dict[str, Any] = {"ref": p.ref, "sha256": p.sha256, "source": p.source}
+    if p.error:
+        out["error"] = p.error
+    if p.matches:
+        best = p.matches[0]
+        out["match"] = {k: v for k, v in best.items() if k != "detail"}
+    return out
+
+
+# -- marks ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Mark:
+    """Whose a mark is, for the one matcher that holds the seller's and everyone else's."""
+
+    name: str
+    whose: Literal["own", "third_party", "known"]
+    ambiguous: bool = False
+    category: str = ""
+    asset: dict[str, Any] | None = None
+
+
+def _mark_table(ws: Workspace) -> list[tuple[MarkSpec, _Mark]]:
+    """The seller's marks (owned, licensed), registered third-party marks, and known brands,
+    each spelling once: a known brand that is the seller's own mark is the seller's."""
+    config = ws.config
+    budgets = {mark_identity(m.text): m.max_edits for m in config.marks}
+    out: list[tuple[MarkSpec, _Mark]] = []
+    taken: set[str] = set()
+    rows = store.list_assets(ws.db, kind="mark")
+    for whose in ("own", "third_party"):
+        for row in rows:
+            if (row["rights"] == "third_party") != (whose == "third_party"):
+                continue
+            key = mark_identity(row["text"])
+            if key in taken:
+                continue
+            taken.add(key)
+            spec = MarkSpec(row["text"], tuple(row["aliases"] or ()), budgets.get(key))
+            out.append((spec, _Mark(row["text"], whose, asset=row)))  # type: ignore[arg-type]
+    sc = config.selfcheck
+    extra = [(name, "", False) for name in sc.extra_brands]
+    brands = (
+        known_brands(ignore=sc.ignore_brands, ignore_categories=sc.ignore_categories)
+        if sc.known_brands
+        else []
+    )
+    for name, category, ambiguous in [*extra, *((b.name, b.category, b.ambiguous) for b in brands)]:
+        key = mark_identity(name)
+        if key in taken:
+            continue
+        taken.add(key)
+        letters = sum(ch.isalnum() for ch in name)
+        # A typo of a short brand is most often another word ("luma" is one letter from
+        # "Puma"): short and ambiguous brands count only as written or disguised.
+        budget = 0 if ambiguous or letters <= 4 else None
+        out.append((MarkSpec(name, max_edits=budget), _Mark(name, "known", ambiguous, category)))
+    return out
+
+
+# -- licences -------------------------------------------------------------------------------
+
+
+def covers(licensed: Sequence[str], territory: str) -> bool:
+    """Whether a licence for ``licensed`` territories covers selling into ``territory``."""
+    wanted = {t.upper() for t in licensed}
+    return (
+        not wanted or territory in wanted or "WO" in wanted or ("EU" in wanted and territory in EU)
+    )
+
+
+def licence_problems(
+    licence: dict[str, Any], platform: str, territories: Sequence[str], on: dt.date
+) -> list[str]:
+    """What a listing on ``platform`` selling into ``territories`` on ``on`` does outside the
+    licence; empty when it is within it."""
+    out = []
+    expires = licence.get("expires")
+    if expires and dt.date.fromisoformat(expires) < on:
+        out.append(f"the licence expired on {expires}")
+    platforms = [p.casefold() for p in licence.get("platforms") or ()]
+    if platforms and platform and platform.casefold() not in platforms:
+        out.append(f"it covers {', '.join(platforms)}, not {platform}")
+    outside = [t for t in territories if not covers(licence.get("territories") or (), t)]
+    if outside:
+        out.append(
+            f"it covers {', '.join(licence.get('territories') or ())}, not {', '.join(outside)}"
+        )
+    return out
+
+
+def describe_licence(licence: dict[str, Any]) -> str:
+    parts = [f"licence from {licence.get('licensor') or 'an unnamed licensor'}"]
+    if licence.get("territories"):
+        parts.append("for " + ", ".join(licence["territories"]))
+    if licence.get("platforms"):
+        parts.append("on " + ", ".join(licence["platforms"]))
+    if licence.get("expires"):
+        parts.append("until " + licence["expires"])
+    return " ".join(parts)
+
+
+# -- the checker ----------------------------------------------------------------------------
+
+
+class Checker:
+    """Every matcher the checks need, built once over what the workspace holds."""
+
+    def __init__(
+        self,
+        ws: Workspace,
+        *,
+        platform: str = "",
+        territories: Sequence[str] = (),
+        on: dt.date | None = None,
+    ) -> None:
+        config = ws.config
+        sc = config.selfcheck
+        self.ws = ws
+        self.platform = (platform or sc.platform).casefold()
+        self.territories = tuple(t.upper() for t in (territories or sc.territories))
+        self.on = on or dt.date.today()
+        table = _mark_table(ws)
+        self.marks = [m for _, m in table]
+        specs = [
+            MarkSpec(s.text, s.aliases, s.max_edits, asset_id=i) for i, (s, _) in enumerate(table)
+        ]
+        text = config.matching.text
+        options = MarkOptions(languages=text.languages, common_zipf=text.common_word_zipf)
+        self.matcher = MarkMatcher(specs, options=options)
+        self.banned = BannedTerms.default(sc.banned_terms)
+        self.rules = ListingRules.default(
+            {
+                name: {
+                    "title_max": r.title_max,
+                    "rules": [vars(x) for x in r.rules],
+                }
+                for name, r in sc.rules.items()
+            }
+        )
+        self._copies(ws)
+        self.photos = PhotoSources(ws.db, config)
+
+    def _copies(self, ws: Workspace) -> None:
+        """The seller's own copy (never "copied"), and the texts of others: other sellers'
+        listings in the store and copy registered as third-party."""
+        own, theirs = [], []
+        for row in store.list_assets(ws.db, kind="copy"):
+            if row["text"]:
+                item = OwnedCopy(row["name"], row["text"], -row["id"])
+                (theirs if row["rights"] == "third_party" else own).append(item)
+        self.sources: dict[int, dict[str, Any]] = {}
+        self.titles: dict[str, dict[str, Any]] = {}
+        seen: set[str] = set()
+        for r in ws.db.query(
+            "SELECT id, marketplace, listing_id, url, title, description, seller_id, "
+            "seller_name, seller_url FROM listings ORDER BY first_seen, id"
+        ):
+            if authorised_seller(ws.config, r):
+                continue
+            info = {k: r[k] for k in ("marketplace", "listing_id", "url", "seller_name", "title")}
+            words = " ".join(TOKEN.findall((r["title"] or "").casefold()))
+            if len(words.split()) >= MIN_TITLE_WORDS:
+                self.titles.setdefault(words, info)
+            description = (r["description"] or "").strip()
+            if description and description not in seen:
+                seen.add(description)
+                self.sources[r["id"]] = info
+                theirs.append(OwnedCopy(f"{r['marketplace']} listing {r['listing_id']}",
+                                        description, r["id"]))  # fmt: skip
+        loose = CopyThresholds(min_containment_covered=0.0)  # every copied sentence counts
+        self.own_copy = CopyIndex(own, thresholds=loose)
+        self.their_copy = CopyIndex(theirs, thresholds=loose)
+        self.copy_names = {c.asset_id: c.name for c in theirs}
+
+    # -- a run ----------------------------------------------------------------------------------
+
+    def check_all(
+        self, drafts: Sequence[Draft], executor: Executor | None, *, keep_images: bool = False
+    ) -> Iterator[Report]:
+        """Reports in the order of ``drafts``; photos are looked up for all of them first, so
+        that the pool fingerprints them in parallel and each distinct photo once."""
+        refs = [(ref, d.base) for d in drafts for ref in d.images]
+        photos = self.photos.look_up(refs, executor, keep_data=keep_images)
+        for d in drafts:
+            yield self.check(d, [photos[(ref, d.base)] for ref in d.images])
+
+    def check(self, d: Draft, photos: list[Photo]) -> Report:
+        platform = d.platform or self.platform
+        territories = d.territories or self.territories
+        problems: list[Problem] = []
+        d.errors += [f"image {p.ref}: {p.error}" for p in photos if p.error]
+        fields = {"title": [d.title], "bullets": list(d.bullets), "description": [d.description]}
+        brand_spans: dict[tuple[str, int], list[tuple[tuple[int, int], str]]] = {}
+        problems += self._brand_field(d, platform, territories)
+        for name in TEXT_FIELDS:
+            for i, text in enumerate(fields[name]):
+                if text:
+                    found, spans = self._marks_in(text, name, platform, territories)
+                    problems += found
+                    brand_spans[(name, i)] = spans
+        for name in TEXT_FIELDS:
+            for i, text in enumerate(fields[name]):
+                for hit in self.banned.find(
+                    text, platform=platform, brands=brand_spans.get((name, i), ())
+                ):
+                    problems.append(_banned_problem(hit, name))
+        problems += self._photos(photos, platform, territories)
+        problems += self._copied(d)
+        for hit in self.rules.check(platform, {k: [t for t in v if t] for k, v in fields.items()}):
+            problems.append(
+                Problem("listing_rule", hit.rule.severity, hit.field, hit.shown, hit.rule.reason,
+                        {"rule": hit.rule.id, "platform": hit.rule.platform, **hit.detail})
+            )  # fmt: skip
+        problems += [Problem("input", "warn", "", "", e) for e in d.errors]
+        if not d.brand and d.title:
+            problems.append(
+                Problem("listing_rule", "info", "brand", "",
+                        "no brand given: most platforms want your brand (or 'Generic')")
+            )  # fmt: skip
+        order = {s: i for i, s in enumerate(SEVERITIES)}
+        problems.sort(key=lambda p: order[p.severity])
+        return Report(d, problems, photos)
+
+    # -- marks ------------------------------------------------------------------------------
+
+    def _brand_field(self, d: Draft, platform: str, territories: Sequence[str]) -> list[Problem]:
+        if not d.brand:
+            return []
+        out = []
+        for m in self.matcher.find(d.brand):
+            mark = self.marks[m.asset_id or 0]
+            if m.score < 0.5:
+                continue
+            if mark.whose == "own":
+                out += self._licensed_mark(mark, d.brand, "brand", platform, territories)
+                continue
+            if mark.ambiguous and m.detail["how"] != "exact":
+                continue
+            out.append(
+                Problem(
+                    "third_party_mark",
+                    "block",
+                    "brand",
+                    m.detail["matched"],
+                    f"the brand field names {mark.name}, someone else's brand"
+                    f"{_disguise_text(m)}: listing a product under another owner's brand gets "
+                    "it removed and the store suspended unless you hold a licence (register it "
+                    "with assets add --kind mark --rights licensed)",
+                    _mark_detail(m, mark),
+                )
+            )
+        return out
+
+    def _marks_in(
+        self, text: str, field_name: str, platform: str, territories: Sequence[str]
+    ) -> tuple[list[Problem], list[tuple[tuple[int, int], str]]]:
+        out: list[Problem] = []
+        spans: list[tuple[tuple[int, int], str]] = []
+        for m in self.matcher.find(text):
+            mark = self.marks[m.asset_id or 0]
+            if m.score < 0.5:
+                continue
+            if mark.whose == "own":
+                out += self._licensed_mark(mark, m.detail["matched"], field_name, platform,
+                                           territories)  # fmt: skip
+                continue
+            problem = self._mark_problem(m, mark, field_name)
+            if problem is not None:
+                out.append(problem)
+                spans.append((m.span, mark.name))
+        return out, spans
+
+    def _mark_problem(self, m: TextMatch, mark: _Mark, field_name: str) -> Problem | None:
+        how, shown = m.detail["how"], m.detail["matched"]
+        disguised = bool(m.detail.get("disguise")) and how == "exact"
+        # "ring binder", "shell case": a brand that is a word counts as written by the brand.
+        if mark.ambiguous and (how != "exact" or (shown.islower() and not mark.name.islower())):
+            return None
+        detail = _mark_detail(m, mark)
+        whose = (
+            "a mark registered as someone else's"
+            if mark.whose == "third_party"
+            else ("a widely known brand")
+        )
+        if m.kind == "mention" and not disguised:
+            phrase = m.detail.get("mention", {}).get("phrase", "")
+            return Problem(
+                "third_party_mark",
+                "warn",
+                field_name,
+                shown,
+                f'names {mark.name} ({whose}) after "{phrase}": '
+                + NOMINATIVE.format(mark=mark.name),
+                detail,
+            )
+        if disguised:
+            return Problem(
+                "third_party_mark",
+                "block",
+                field_name,
+                shown,
+                f'"{shown}" is {mark.name} ({whose}){_disguise_text(m)}: a disguised brand name '
+                "marks a listing as counterfeit on every platform",
+                detail,
+            )
+        if how in ("phonetic", "embedded") or mark.ambiguous:
+            return Problem(
+                "third_party_mark",
+                "warn",
+                field_name,
+                shown,
+                f'"{shown}" looks like {mark.name} ({whose}); if it is not meant as that brand, '
+                "make sure nothing else in the listing suggests it",
+                detail,
+            )
+        return Problem(
+            "third_party_mark",
+            "block",
+            field_name,
+            shown,
+            f'"{shown}" is {mark.name} ({whose}){_disguise_text(m)}, used as if it were your '
+            'product\'s brand: write what your product is for with "compatible with" if it is '
+            "an accessory, otherwise remove it",
+            detail,
+        )
+
+    def _licensed_mark(
+        self, mark: _Mark, shown: str, field_name: str, platform: str, territories: Sequence[str]
+    ) -> list[Problem]:
+        row = mark.asset or {}
+        if row.get("rights") != "licensed":
+            return []
+        licence = {
+            "licensor": row.get("licensor"),
+            "territories": row.get("territories") or [],
+            "platforms": row.get("platforms") or [],
+            "expires": row.get("licence_expires"),
+        }
+        wrong = licence_problems(licence, platform, territories, self.on)
+        if not wrong:
+            return []
+        return [
+            Problem(
+                "third_party_mark",
+                "block",
+                field_name,
+                shown,
+                f"{mark.name} is used under a {describe_licence(licence)}, but " + "; ".join(wrong),
+                {"mark": mark.name, "licence": licence},
+            )
+        ]
+
+    # -- photos -----------------------------------------------------------------------------
+
+    def _photos(
+        self, photos: list[Photo], platform: str, territories: Sequence[str]
+    ) -> list[Problem]:
+        out = []
+        for p in photos:
+            if p.error:
+                continue  # an input error of the listing
+            best = p.matches[0] if p.matches else None
+            if p.source == "unknown" or best is None:
+                out.append(
+                    Problem("image_source", "warn", "images", p.ref,
+                            "unknown source: this photo matches none of your registered photos; "
+                            "keep the proof that you may use it (your own shoot, a supplier's "
+                            "written permission), or register it with assets add")
+                )  # fmt: skip
+            elif p.source == "third_party":
+                out.append(
+                    Problem("image_source", "block", "images", p.ref,
+                            f"this photo is {best['asset']}, registered as someone else's "
+                            f"(match {best['score']:.2f}): using it invites a copyright "
+                            "complaint", {"asset": best["asset"], "score": best["score"]})
+                )  # fmt: skip
+            elif p.source == "captured":
+                listing = best["listing"]
+                seller = listing.get("seller_name") or listing.get("seller_id") or "another seller"
+                out.append(
+                    Problem("image_source", "block", "images", p.ref,
+                            f"this photo was taken from {seller}'s listing on "
+                            f"{listing['marketplace']} ({listing['url']}, match "
+                            f"{best['score']:.2f}): using another seller's photo invites a "
+                            "copyright complaint", {"listing": listing, "score": best["score"]})
+                )  # fmt: skip
+            elif p.source == "licensed":
+                licence = best["licence"] or {}
+                wrong = licence_problems(licence, platform, territories, self.on)
+                if wrong:
+                    out.append(
+                        Problem("image_source", "block", "images", p.ref,
+                                f"this photo is {best['asset']}, used under a "
+                                f"{describe_licence(licence)}, but " + "; ".join(wrong),
+                                {"asset": best["asset"], "licence": licence})
+                    )  # fmt: skip
+                elif licence.get("expires"):
+                    left = (dt.date.fromisoformat(licence["expires"]) - self.on).days
+                    if left <= EXPIRY_NOTICE_DAYS:
+                        out.append(
+                            Problem("image_source", "info", "images", p.ref,
+                                    f"the {describe_licence(licence)} ends in {left} days: "
+                                    "renew it or replace the photo", {"asset": best["asset"]})
+                        )  # fmt: skip
+        return out
+
+    # -- copied text ------------------------------------------------------------------------
+
+    def _copied(self, d: Draft) -> list[Problem]:
+        out = []
+        words = " ".join(TOKEN.findall(d.title.casefold()))
+        same = self.titles.get(words) if d.title else None
+        if same:
+            out.append(
+                Problem("copied_text", "warn", "title", d.title,
+                        f"the same title as {same['seller_name'] or 'another seller'}'s listing "
+                        f"on {same['marketplace']} ({same['url']}): write your own",
+                        {"listing": same})
+            )  # fmt: skip
+        text = "\n".join([*d.bullets, d.description]).strip()
+        if not text or len(self.their_copy) == 0:
+            return out
+        own_spans = [
+            tuple(s["span"])
+            for m in self.own_copy.find(text, min_score=0.0)
+            for s in m.detail["sentences"]
+        ]
+        total = len(TOKEN.findall(text)) or 1
+        for m in self.their_copy.find(text, min_score=0.0):
+            sentences = [
+                s
+                for s in m.detail["sentences"]
+                if not any(a < s["span"][1] and s["span"][0] < b for a, b in own_spans)
+            ]
+            copied = sum(len(TOKEN.findall(text[s["span"][0] : s["span"][1]])) for s in sentences)
+            if copied < MIN_COPIED_WORDS:
+                continue
+            share = copied / total
+            severity: Severity = (
+                "block" if share >= self.ws.config.selfcheck.copied_share_block else "warn"
+            )
+            source = self.sources.get(m.asset_id or 0)
+            where = (
+                f"{source['seller_name'] or 'another seller'}'s listing on {source['marketplace']} "
+                f"({source['url']})"
+                if source
+                else f"{m.asset}, registered as someone else's copy"
+            )
+            shown = [text[s["span"][0] : s["span"][1]] for s in sentences]
+            out.append(
+                Problem("copied_text", severity, "description", shown[0][:200],
+                        f"{len(sentences)} sentence(s), {copied} of your {total} words "
+                        f"({share:.0%}), copied from {where}: copied text invites a copyright "
+                        "complaint; write your own",
+                        {"source": source or {"asset": m.asset}, "share": round(share, 3),
+                         "sentences": shown})
+            )  # fmt: skip
+            break  # the first (best) source is the one to fix
+        return out
+
+
+def _disguise_text(m: TextMatch) -> str:
+    disguise = [d.replace("_", " ") for d in m.detail.get("disguise") or ()]
+    return f", spelled with {', '.join(disguise)}" if disguise else ""
+
+
+def _mark_detail(m: TextMatch, mark: _Mark) -> dict[str, Any]:
+    detail = {
+        "mark": mark.name,
+        "whose": mark.whose,
+        "how": m.detail["how"],
+        "disguise": m.detail.get("disguise") or [],
+        "score": round(m.score, 4),
+        "span": list(m.span),
+    }
+    if mark.category:
+        detail["category"] = mark.category
+    if m.detail.get("mention"):
+        detail["mention"] = m.detail["mention"]
+    return detail
+
+
+def _banned_problem(hit: Any, field_name: str) -> Problem:
+    term = hit.term
+    if term.near_brand:
+        reason = (f'"{hit.shown}" beside {hit.brand} says the product imitates that brand: '
+                  "counterfeit wording gets listings removed")  # fmt: skip
+    elif term.platform:
+        reason = term.reason or f"{term.platform} bans this wording"
+    else:
+        reason = term.reason or (
+            f'"{hit.shown}" is counterfeit wording: every platform removes listings that offer '
+            "replicas, copies or dupes, with or without a brand name"
+        )
+    return Problem("banned_term", "block", field_name, hit.shown, reason,
+                   {"term": term.text, "language": term.language, "platform": term.platform,
+                    "brand": hit.brand, "span": list(hit.span)})  # fmt: skip
+
+
+def summary(reports: Iterable[Report]) -> dict[str, int]:
+    counts = {"listings": 0, "block": 0, "warn": 0, "ok": 0, "error": 0}
+    for r in reports:
+        counts["listings"] += 1
+        counts[r.verdict] += 1
+    return counts
+
+
+def exit_code(reports: Sequence[Report]) -> int:
+    """2 when some input could not be read (the check is incomplete), else 1 when something
+    blocks, else 0."""
+    if any(r.draft.errors for r in reports):
+        return 2
+    return 1 if any(r.verdict == "block" for r in reports) else 0
