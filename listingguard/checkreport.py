@@ -36,7 +36,7 @@ def print_table(reports: Sequence[Report], console: Console, *, verbose: bool = 
     """One row per listing with its problems (warnings and blocks; info with ``verbose``),
     then the counts."""
     table = Table(show_lines=True, expand=False)
-    table.add_column("listing", overflow="fold", max_width=28)
+    table.add_column("listing", overflow="fold", max_width=32)
     table.add_column("verdict")
     table.add_column("problems", overflow="fold")
     for r in reports:
@@ -49,7 +49,10 @@ def print_table(reports: Sequence[Report], console: Console, *, verbose: bool = 
             if p.text:
                 cell.append(f" {p.text[:60]!r}")
             cell.append(f": {p.reason}")
-        table.add_row(Text(r.draft.label), Text(r.verdict, style=STYLES[r.verdict]), cell)
+        listing = Text(r.draft.label)
+        if r.draft.title:
+            listing.append("\n" + r.draft.title[:60], style="dim")
+        table.add_row(listing, Text(r.verdict, style=STYLES[r.verdict]), cell)
     console.print(table)
     counts = summary(reports)
     console.print(

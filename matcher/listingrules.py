@@ -155,13 +155,17 @@ class ListingRules:
     def check(self, platform: str, fields: Mapping[str, Iterable[str]]) -> list[RuleHit]:
         """Every rule of ``platform`` (and of all platforms) that the listing's texts break."""
         hits: list[RuleHit] = []
-        for name in ("all", platform) if platform and platform != "all" else ("all",):
-            p = self.platforms.get(name)
+        own = self.platforms.get(platform) if platform != "all" else None
+        # A platform's rule with the id of a rule for all platforms is its stricter version
+        # (medical claims warn everywhere, block on Amazon): only that one applies there.
+        overridden = set(own.rules) if own else set()
+        for p in (self.platforms.get("all"), own):
             if p is None:
                 continue
+            skip = overridden if p.name == "all" else set()
             for field_name, texts in fields.items():
                 for text in texts:
-                    hits += self._check_text(p, field_name, text)
+                    hits += self._check_text(p, field_name, text, skip)
             title = " ".join(fields.get("title", ()))
             if p.title_max and len(title) > p.title_max:
                 rule = Rule(
@@ -177,9 +181,11 @@ class ListingRules:
                 )  # fmt: skip
         return hits
 
-    def _check_text(self, p: Platform, field_name: str, text: str) -> list[RuleHit]:
+    def _check_text(self, p: Platform, field_name: str, text: str, skip: set[str]) -> list[RuleHit]:
         hits: list[RuleHit] = []
-        applies = [r for r in p.rules.values() if r.field in ("any", field_name)]
+        applies = [
+            r for r in p.rules.values() if r.field in ("any", field_name) and r.id not in skip
+        ]
         if not applies or not text:
             return hits
         wanted = {r.id for r in applies}
@@ -201,7 +207,9 @@ class ListingRules:
                     hits.append(RuleHit(rule, field_name, m.span(), m.group(0)))
             elif rule.check == "repeated-word":
                 counts = Counter(
-                    w.casefold() for w in _WORD.findall(text) if w.casefold() not in _SMALL
+                    w.casefold()
+                    for w in _WORD.findall(text)
+                    if len(w) > 1 and w.casefold() not in _SMALL
                 )
                 over = [w for w, c in counts.items() if c > REPEATS_ALLOWED and not w.isdigit()]
                 if over:
