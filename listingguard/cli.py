@@ -859,7 +859,8 @@ def demo(directory: Path | None, as_json: bool) -> None:
       listingguard demo
       listingguard demo --dir /tmp/lg-demo && cd /tmp/lg-demo && listingguard assets list
     """
-    from listingguard.demo import build, takedowns, tour
+    from listingguard.checkreport import print_table
+    from listingguard.demo import build, drafts, takedowns, tour
     from listingguard.sweepcli import print_demo_sweep, sweep_progress
     from listingguard.takedowncli import print_demo_takedown
 
@@ -874,6 +875,7 @@ def demo(directory: Path | None, as_json: bool) -> None:
                 swept = tour.run(result.workspace, result.directory / "catalogue", display)
             summary |= swept
         summary["takedown"] = takedowns.run(result.workspace)
+        checked, summary["selfcheck"] = drafts.run(result.workspace, result.directory / "catalogue")
     finally:
         result.workspace.close()
     if as_json:
@@ -924,8 +926,16 @@ def demo(directory: Path | None, as_json: bool) -> None:
         )
     print_demo_sweep(summary, Path(summary["config"]))
     print_demo_takedown(summary["takedown"])
+    sc = summary["selfcheck"]
+    out.print(
+        f"\nBefore listing: the self-check of {len(checked)} draft listings "
+        f"({escape(sc['sheet'])}, for {escape(sc['platform'] or 'any platform')} in "
+        f"{escape(', '.join(sc['territories']) or 'any territory')}):"
+    )
+    print_table(checked, out)
     out.print(f"Try: cd {escape(summary['directory'])} && listingguard findings --status new")
     out.print("     listingguard takedown list && listingguard takedown show 1")
+    out.print("     listingguard check drafts/listings.csv --html drafts/report.html")
     out.print("     listingguard match image listings-sample/*.jpg")
     out.print('     listingguard match text "L u m a hoodie" "N1ce Lumа tee" --json')
 

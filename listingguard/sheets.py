@@ -214,8 +214,8 @@ def _csv_rows(data: bytes, encoding: str | None) -> Iterator[tuple[int, list[str
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
     csv.field_size_limit(MAX_CELL * 10)
     try:
-        for cells in reader:
-            line = reader.line_num
+        # Rows are numbered as a spreadsheet shows them: a cell with line breaks is one row.
+        for line, cells in enumerate(reader, start=1):
             bad = next((c for c in cells if _undecodable(c)), None)
             problem = None
             if bad is not None:

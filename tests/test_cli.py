@@ -94,6 +94,13 @@ def test_demo_builds_a_workspace_and_reruns_idempotently(runner: CliRunner, tmp_
     grade = summary["grade"]
     assert not grade["misses"], grade["misses"]
     assert set(grade["labels"]) == {"genuine", "counterfeit", "mention", "unrelated", "blocked"}
+    # ... and self-checks the brand's next listings before they go live.
+    verdicts = {r["id"]: r["verdict"] for r in summary["selfcheck"]["listings"]}
+    assert verdicts == {"LUMA-NEW-1": "ok", "LUMA-NEW-2": "warn", "LUMA-NEW-3": "block",
+                        "LUMA-NEW-4": "block", "LUMA-NEW-5": "block"}  # fmt: skip
+    checks = {r["id"]: {p["check"] for p in r["problems"] if p["severity"] == "block"}
+              for r in summary["selfcheck"]["listings"]}  # fmt: skip
+    assert checks["LUMA-NEW-3"] == {"image_source"} and checks["LUMA-NEW-4"] == {"copied_text"}
     again = runner.invoke(cli, ["demo", "--dir", str(target), "--json"])
     rerun = json.loads(again.stdout)
     assert rerun["counts"] == summary["counts"]
@@ -124,6 +131,7 @@ def test_demo_as_a_new_user_runs_it(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "Chaz Kangeroo Hoodie" in proc.stdout and "27 photos" in proc.stdout
     assert "counterfeits found with every kind of evidence" in proc.stdout
+    assert "Before listing: the self-check of 5 draft listings" in proc.stdout
     folder = re.search(r"Demo workspace: (\S+)", proc.stdout)[1]
     assert (Path(folder) / "listingguard.db").exists()
 

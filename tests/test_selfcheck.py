@@ -426,7 +426,7 @@ def test_malformed_sheets_are_reported_per_row(ws: Path, tmp_path: Path) -> None
     sheet = tmp_path / "sheet.csv"
     sheet.write_bytes(
         HEADER.encode()
-        + b"R1,Acme hoodie,Acme,Warm.,,\n"
+        + b'R1,Acme hoodie,Acme,"Warm.\nSoft.",,\n'
         + b"R2,Acme caf\xe9 mug,Acme,Ceramic.,,\n"  # Latin-1 in a UTF-8 sheet
         + b"R3,Acme replica watch,Acme,Steel.,,\n"
         + b"R4,Acme tee,Acme,Cotton.,,no-such-photo.jpg\n"
@@ -434,6 +434,7 @@ def test_malformed_sheets_are_reported_per_row(ws: Path, tmp_path: Path) -> None
     code, data = check(ws, str(sheet))
     by_id = {r["id"]: r for r in data["listings"]}
     assert code == 2 and set(by_id) == {"R1", "R2", "R3", "R4"}
+    assert [r["row"] for r in data["listings"]] == [2, 3, 4, 5]  # as a spreadsheet numbers them
     assert by_id["R1"]["verdict"] == "ok" and by_id["R3"]["verdict"] == "block"
     assert by_id["R2"]["verdict"] == "error"
     assert "byte 0xe9" in problems(by_id["R2"], "input")[0]["reason"]
