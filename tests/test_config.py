@@ -49,8 +49,8 @@ def _toml_paths(data: object, prefix: str = "") -> set[str]:
     if isinstance(data, dict):
         for key, value in data.items():
             path = f"{prefix}.{key}" if prefix else key
-            if prefix == "marketplaces":
-                path = "marketplaces.*"
+            if prefix in ("marketplaces", "selfcheck.rules"):  # tables of named tables
+                path = f"{prefix}.*"
             out |= _toml_paths(value, path) if isinstance(value, dict | list) else {path}
             if isinstance(value, list) and not (value and isinstance(value[0], dict)):
                 out.add(path)
