@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 from sqlite_utils import Database
 
-from listingguard import imaging
+from listingguard import imaging, store
 from listingguard.allowlist import authorised_seller
-from listingguard.config import Config
+from listingguard.config import Config, load
 from listingguard.files import FileRefused, read_regular
 from matcher import fingerprint as fp_mod
 from matcher.fingerprint import Fingerprint
@@ -96,6 +96,7 @@ class Captured:
             [fp_mod.VERSION],
         )
         self.keys: list[str] = []
+        self._fetched: dict[int, Fingerprint | None] = {}
         self.listings: dict[str, dict[str, Any]] = {}
         parts = []
         for r in rows:
@@ -123,17 +124,20 @@ class Captured:
     def match(self, query: Fingerprint, thresholds: ImageThresholds) -> list[ImageMatch]:
         if not self.keys:
             return []
-        return match(
-            query,
-            self.index,
-            lambda key: imaging.load_fingerprint(self.db, self.keys[key]),
-            thresholds,
-            min_score=0.5,
-        )
+        return match(query, self.index, self._fetch, thresholds, min_score=0.5)
+
+    def _fetch(self, key: int) -> Fingerprint | None:
+        """A captured photo's full fingerprint, kept once loaded (the same few are verified
+        against many of the seller's photos)."""
+        if key not in self._fetched:
+            if len(self._fetched) >= imaging.FETCHED_LIMIT:
+                self._fetched.pop(next(iter(self._fetched)))
+            self._fetched[key] = imaging.load_fingerprint(self.db, self.keys[key])
+        return self._fetched[key]
 
 
 class PhotoSources:
-    """Registered assets and captured listing photos, built once per check run."""
+    """Registered assets and captured listing photos, built once per process that matches."""
 
     def __init__(self, db: Database, config: Config) -> None:
         self.db = db
@@ -149,72 +153,21 @@ class PhotoSources:
             )
         }
 
-    def look_up(
-        self,
-        refs: Iterable[tuple[str, Path]],
-        executor: Executor | None,
-        *,
-        keep_data: bool = False,
-    ) -> dict[tuple[str, Path], Photo]:
-        """Every distinct reference read, fingerprinted and matched once."""
-        limits = self.config.assets
-        photos: dict[tuple[str, Path], Photo] = {}
-        by_sha: dict[str, Photo] = {}
-
-        def start(key: tuple[str, Path]) -> tuple[Any, ...]:
-            photo = Photo(key[0])
-            photos[key] = photo
-            try:
-                data = read_image(key[0], key[1], limits.max_image_bytes)
-            except FileRefused as exc:
-                photo.error, photo.source = str(exc), "error"
-                return (photo, None)
-            photo.sha256 = hashlib.sha256(data).hexdigest()
-            if keep_data:
-                photo.data = data
-            if photo.sha256 in by_sha:
-                return (photo, by_sha[photo.sha256])
-            by_sha[photo.sha256] = photo
-            stored = imaging.load_fingerprint(self.db, photo.sha256)
-            return (photo, stored if stored is not None else imaging.submit(executor, data, limits))
-
-        def finish(photo: Photo, job: Any) -> None:
-            if job is None:
-                return
-            if isinstance(job, Photo):  # the same bytes as an earlier reference
-                photo.source, photo.matches, photo.error = job.source, job.matches, job.error
-                return
-            result = job if isinstance(job, Fingerprint) else imaging.outcome(job)
-            if isinstance(result, str):
-                photo.error, photo.source = result, "error"
-                return
-            if isinstance(result, imaging.Analysis):
-                imaging.save(self.db, photo.sha256 or "", result)
-                result = Fingerprint.from_bytes(result.data)
-            self._judge(photo, result)
-
-        # Jobs finish in the order they started, so a reference whose bytes an earlier one
-        # had is finished after that one was judged.
-        unique = dict.fromkeys(refs)
-        for _ in imaging.in_order((start(k) for k in unique), finish, executor):
-            pass
-        return photos
-
-    def _judge(self, photo: Photo, fp: Fingerprint) -> None:
+    def judge(self, fp: Fingerprint) -> tuple[str, list[dict[str, Any]]]:
+        """(source, matches best first) of one photo's fingerprint."""
         found = self.assets.match(fp, self.thresholds, min_score=0.5)
         if found:
-            photo.matches = [self._asset_match(m) for m in found[:3]]
-            photo.source = photo.matches[0]["rights"]
-            return
+            matches = [self._asset_match(m) for m in found[:3]]
+            return matches[0]["rights"], matches
         taken = self.captured.match(fp, self.thresholds)
         if taken:
             best = taken[0]
             sha = self.captured.keys[best.key]
-            photo.matches = [
+            return "captured", [
                 {"listing": self.captured.listings[sha], "sha256": sha,
                  "score": round(best.score, 4), "detail": best.detail}
             ]  # fmt: skip
-            photo.source = "captured"
+        return "unknown", []
 
     def _asset_match(self, m: ImageMatch) -> dict[str, Any]:
         row = self.rows[m.key]
@@ -228,6 +181,88 @@ class PhotoSources:
             "detail": m.detail,
             "licence": _licence(row) if row["rights"] == "licensed" else None,
         }
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def judge(config_path: str, sha: str, data: bytes | None) -> tuple[Any, str, list[dict]] | str:
+    """Fingerprint (unless stored) and judge one photo; runs in a worker, which builds the
+    indexes once. Returns (the analysis to store or None, source, matches), or why the photo
+    was refused."""
+    if _WORKER.get("path") != config_path:
+        config = load(Path(config_path))
+        db = store.open_store(config.workspace.database)
+        _WORKER.update(path=config_path, db=db, sources=PhotoSources(db, config), config=config)
+    sources: PhotoSources = _WORKER["sources"]
+    analysis = None
+    fp = imaging.load_fingerprint(_WORKER["db"], sha) if data is None else None
+    if fp is None:
+        if data is None:
+            return "its fingerprint is gone from the store; check it again"
+        limits = _WORKER["config"].assets
+        analysis = imaging.analyse(data, limits.max_image_bytes, limits.max_image_pixels)
+        if isinstance(analysis, str):
+            return analysis
+        fp = Fingerprint.from_bytes(analysis.data)
+    source, matches = sources.judge(fp)
+    return analysis, source, matches
+
+
+def look_up(
+    db: Database,
+    config: Config,
+    refs: Iterable[tuple[str, Path]],
+    executor: Executor | None,
+    *,
+    keep_data: bool = False,
+) -> dict[tuple[str, Path], Photo]:
+    """Every distinct reference read once, and every distinct photo fingerprinted (unless
+    stored) and judged once, in the pool; fingerprints are stored for the next run."""
+    limits = config.assets
+    path = str(Path(config.path).resolve())
+    photos: dict[tuple[str, Path], Photo] = {}
+    first: dict[str, Photo] = {}
+
+    def start(key: tuple[str, Path]) -> tuple[Any, ...]:
+        photo = Photo(key[0])
+        photos[key] = photo
+        try:
+            data = read_image(key[0], key[1], limits.max_image_bytes)
+        except FileRefused as exc:
+            photo.error, photo.source = str(exc), "error"
+            return (photo, None)
+        photo.sha256 = hashlib.sha256(data).hexdigest()
+        if keep_data:
+            photo.data = data
+        if photo.sha256 in first:
+            return (photo, first[photo.sha256])
+        first[photo.sha256] = photo
+        stored = imaging.has_fingerprint(db, photo.sha256)
+        return (
+            photo,
+            imaging.run_in(executor, judge, path, photo.sha256, None if stored else data),
+        )
+
+    def finish(photo: Photo, job: Any) -> None:
+        if job is None:
+            return
+        if isinstance(job, Photo):  # the same bytes as an earlier reference, judged before
+            photo.source, photo.matches, photo.error = job.source, job.matches, job.error
+            return
+        result = imaging.outcome(job)
+        if isinstance(result, str):
+            photo.error, photo.source = result, "error"
+            return
+        analysis, photo.source, photo.matches = result
+        if analysis is not None:
+            imaging.save(db, photo.sha256 or "", analysis)
+
+    # Jobs finish in the order they started, so a reference whose bytes an earlier one had is
+    # finished after that one was judged.
+    for _ in imaging.in_order((start(k) for k in dict.fromkeys(refs)), finish, executor):
+        pass
+    return photos
 
 
 def _licence(row: dict[str, Any]) -> dict[str, Any]:

@@ -26,14 +26,14 @@ from typing import Any, Literal
 
 from listingguard import store
 from listingguard.allowlist import authorised_seller
-from listingguard.checkimages import Photo, PhotoSources
+from listingguard.checkimages import Photo, look_up
 from listingguard.sheets import Draft
 from listingguard.workspace import Workspace
 from matcher.banned import BannedTerms
 from matcher.brands import known_brands
 from matcher.copytext import CopyIndex, CopyThresholds, OwnedCopy
 from matcher.listingrules import ListingRules
-from matcher.marks import MarkMatcher, MarkOptions, MarkSpec
+from matcher.marks import MarkMatcher, MarkOptions, MarkSpec, common_words
 from matcher.normalize import TOKEN
 from matcher.textfile import mark_identity
 from matcher.textresult import TextMatch
@@ -42,7 +42,8 @@ Severity = Literal["block", "warn", "info"]
 SEVERITIES: tuple[Severity, ...] = ("block", "warn", "info")
 TEXT_FIELDS = ("title", "bullets", "description")
 MIN_COPIED_WORDS = 8  # fewer copied words are a shared phrase, not copied text
-MIN_TITLE_WORDS = 6  # a shorter title equal to another is a generic product name
+MIN_TITLE_WORDS = 6
+WHOLE_COPY = 0.8  # share of another listing's text (weighted) that copies it whole  # a shorter title equal to another is a generic product name
 EXPIRY_NOTICE_DAYS = 30
 EU = frozenset(
     [
@@ -108,6 +109,7 @@ class Report:
     draft: Draft
     problems: list[Problem]
     photos: list[Photo]
+    errors: list[str] = field(default_factory=list)  # what of the listing could not be read
 
     @property
     def verdict(self) -> str:
@@ -115,7 +117,7 @@ class Report:
         severities = {p.severity for p in self.problems}
         if "block" in severities:
             return "block"
-        if self.draft.errors:
+        if self.errors:
             return "error"
         return "warn" if "warn" in severities else "ok"
 
@@ -266,6 +268,7 @@ class Checker:
         ]
         text = config.matching.text
         options = MarkOptions(languages=text.languages, common_zipf=text.common_word_zipf)
+        self.languages, self.zipf = text.languages, text.common_word_zipf
         self.matcher = MarkMatcher(specs, options=options)
         self.banned = BannedTerms.default(sc.banned_terms)
         self.rules = ListingRules.default(
@@ -278,7 +281,6 @@ class Checker:
             }
         )
         self._copies(ws)
-        self.photos = PhotoSources(ws.db, config)
 
     def _copies(self, ws: Workspace) -> None:
         """The seller's own copy (never "copied"), and the texts of others: other sellers'
@@ -310,7 +312,6 @@ class Checker:
         loose = CopyThresholds(min_containment_covered=0.0)  # every copied sentence counts
         self.own_copy = CopyIndex(own, thresholds=loose)
         self.their_copy = CopyIndex(theirs, thresholds=loose)
-        self.copy_names = {c.asset_id: c.name for c in theirs}
 
     # -- a run ----------------------------------------------------------------------------------
 
@@ -320,7 +321,7 @@ class Checker:
         """Reports in the order of ``drafts``; photos are looked up for all of them first, so
         that the pool fingerprints them in parallel and each distinct photo once."""
         refs = [(ref, d.base) for d in drafts for ref in d.images]
-        photos = self.photos.look_up(refs, executor, keep_data=keep_images)
+        photos = look_up(self.ws.db, self.ws.config, refs, executor, keep_data=keep_images)
         for d in drafts:
             yield self.check(d, [photos[(ref, d.base)] for ref in d.images])
 
@@ -328,7 +329,7 @@ class Checker:
         platform = d.platform or self.platform
         territories = d.territories or self.territories
         problems: list[Problem] = []
-        d.errors += [f"image {p.ref}: {p.error}" for p in photos if p.error]
+        errors = [*d.errors, *(f"image {p.ref}: {p.error}" for p in photos if p.error)]
         fields = {"title": [d.title], "bullets": list(d.bullets), "description": [d.description]}
         brand_spans: dict[tuple[str, int], list[tuple[tuple[int, int], str]]] = {}
         problems += self._brand_field(d, platform, territories)
@@ -351,7 +352,7 @@ class Checker:
                 Problem("listing_rule", hit.rule.severity, hit.field, hit.shown, hit.rule.reason,
                         {"rule": hit.rule.id, "platform": hit.rule.platform, **hit.detail})
             )  # fmt: skip
-        problems += [Problem("input", "warn", "", "", e) for e in d.errors]
+        problems += [Problem("input", "warn", "", "", e) for e in errors]
         if not d.brand and d.title:
             problems.append(
                 Problem("listing_rule", "info", "brand", "",
@@ -359,7 +360,7 @@ class Checker:
             )  # fmt: skip
         order = {s: i for i, s in enumerate(SEVERITIES)}
         problems.sort(key=lambda p: order[p.severity])
-        return Report(d, problems, photos)
+        return Report(d, problems, photos, errors)
 
     # -- marks ------------------------------------------------------------------------------
 
@@ -416,6 +417,11 @@ class Checker:
         # "ring binder", "shell case": a brand that is a word counts as written by the brand.
         if mark.ambiguous and (how != "exact" or (shown.islower() and not mark.name.islower())):
             return None
+        # "lining" is Li-Ning glued together, but first of all a word.
+        spread = {"glued", "split"}
+        disguise = set(m.detail.get("disguise") or ())
+        if mark.whose == "known" and disguise and disguise <= spread and self._is_word(shown):
+            return None
         detail = _mark_detail(m, mark)
         whose = (
             "a mark registered as someone else's"
@@ -463,6 +469,10 @@ class Checker:
             "an accessory, otherwise remove it",
             detail,
         )
+
+    def _is_word(self, shown: str) -> bool:
+        letters = "".join(ch for ch in shown if ch.isalnum()).casefold()
+        return any(letters in common_words(lang, self.zipf) for lang in self.languages)
 
     def _licensed_mark(
         self, mark: _Mark, shown: str, field_name: str, platform: str, territories: Sequence[str]
@@ -557,9 +567,14 @@ class Checker:
                         f"on {same['marketplace']} ({same['url']}): write your own",
                         {"listing": same})
             )  # fmt: skip
-        text = "\n".join([*d.bullets, d.description]).strip()
-        if not text or len(self.their_copy) == 0:
-            return out
+        for name, text in (("description", d.description), ("bullets", "\n".join(d.bullets))):
+            if text.strip() and len(self.their_copy):
+                out += self._copied_in(text, name)
+        return out
+
+    def _copied_in(self, text: str, field_name: str) -> list[Problem]:
+        """Sentences of ``text`` copied from another seller's listing (the best source), less
+        those of the seller's own registered copy; the share of the field copied decides."""
         own_spans = [
             tuple(s["span"])
             for m in self.own_copy.find(text, min_score=0.0)
@@ -576,9 +591,11 @@ class Checker:
             if copied < MIN_COPIED_WORDS:
                 continue
             share = copied / total
-            severity: Severity = (
-                "block" if share >= self.ws.config.selfcheck.copied_share_block else "warn"
-            )
+            # One sentence is a quote; several that make up much of the text, or nearly all of
+            # the other listing's text, are its copy.
+            whole = m.detail["containment"] >= WHOLE_COPY
+            much = share >= self.ws.config.selfcheck.copied_share_block and len(sentences) > 1
+            severity: Severity = "block" if whole or much else "warn"
             source = self.sources.get(m.asset_id or 0)
             where = (
                 f"{source['seller_name'] or 'another seller'}'s listing on {source['marketplace']} "
@@ -587,16 +604,15 @@ class Checker:
                 else f"{m.asset}, registered as someone else's copy"
             )
             shown = [text[s["span"][0] : s["span"][1]] for s in sentences]
-            out.append(
-                Problem("copied_text", severity, "description", shown[0][:200],
-                        f"{len(sentences)} sentence(s), {copied} of your {total} words "
-                        f"({share:.0%}), copied from {where}: copied text invites a copyright "
-                        "complaint; write your own",
+            return [
+                Problem("copied_text", severity, field_name, shown[0][:200],
+                        f"{len(sentences)} sentence(s), {copied} of the {total} words of your "
+                        f"{field_name} ({share:.0%}), copied from {where}: copied text invites a "
+                        "copyright complaint; write your own",
                         {"source": source or {"asset": m.asset}, "share": round(share, 3),
                          "sentences": shown})
-            )  # fmt: skip
-            break  # the first (best) source is the one to fix
-        return out
+            ]  # fmt: skip
+        return []
 
 
 def _disguise_text(m: TextMatch) -> str:
@@ -622,9 +638,12 @@ def _mark_detail(m: TextMatch, mark: _Mark) -> dict[str, Any]:
 
 def _banned_problem(hit: Any, field_name: str) -> Problem:
     term = hit.term
-    if term.near_brand:
-        reason = (f'"{hit.shown}" beside {hit.brand} says the product imitates that brand: '
+    if term.near_brand and hit.brand:
+        reason = (f'"{hit.shown}" beside "{hit.brand}" says the product imitates another: '
                   "counterfeit wording gets listings removed")  # fmt: skip
+    elif term.near_brand:
+        reason = (f'"{hit.shown}" often introduces an imitation; read the listing as a '
+                  "platform would, and reword it if it compares your product with another")  # fmt: skip
     elif term.platform:
         reason = term.reason or f"{term.platform} bans this wording"
     else:
@@ -632,9 +651,9 @@ def _banned_problem(hit: Any, field_name: str) -> Problem:
             f'"{hit.shown}" is counterfeit wording: every platform removes listings that offer '
             "replicas, copies or dupes, with or without a brand name"
         )
-    return Problem("banned_term", "block", field_name, hit.shown, reason,
+    return Problem("banned_term", hit.severity, field_name, hit.shown, reason,
                    {"term": term.text, "language": term.language, "platform": term.platform,
-                    "brand": hit.brand, "span": list(hit.span)})  # fmt: skip
+                    "beside": hit.brand, "span": list(hit.span)})  # fmt: skip
 
 
 def summary(reports: Iterable[Report]) -> dict[str, int]:
@@ -648,6 +667,6 @@ def summary(reports: Iterable[Report]) -> dict[str, int]:
 def exit_code(reports: Sequence[Report]) -> int:
     """2 when some input could not be read (the check is incomplete), else 1 when something
     blocks, else 0."""
-    if any(r.draft.errors for r in reports):
+    if any(r.errors for r in reports):
         return 2
     return 1 if any(r.verdict == "block" for r in reports) else 0

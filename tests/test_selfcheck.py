@@ -24,6 +24,7 @@ from listingguard import checkcli
 from listingguard.demo import catalogue_source
 from listingguard.demo.market import DemoMarket
 from listingguard.workspace import open_workspace
+from matcher.banned import BannedTerms
 from tests.conftest import ROOT, run
 from tests.test_sweep import demo_workspace, sweep
 
@@ -193,7 +194,7 @@ def test_config_extends_and_trims_the_brand_list(ws: Path, tmp_path: Path) -> No
 def test_brand_words_in_ordinary_text_are_not_marks(ws: Path, tmp_path: Path) -> None:
     """Brands that are words ("Ring", "Shell", "Sharp") count only written as the brand."""
     path = listing(tmp_path, title="Acme round ring binder with sharp shell clips", brand="Acme",
-                   description="Holds 200 sheets. Wipe clean.")  # fmt: skip
+                   description="Holds 200 sheets. Quilted lining. Wipe clean.")  # fmt: skip
     report = only(check(ws, str(path))[1])
     assert not problems(report, "third_party_mark"), report["problems"]
 
@@ -217,6 +218,21 @@ def test_banned_terms_block(ws: Path, tmp_path: Path, title: str, term: str) -> 
 def test_near_brand_words_are_innocent_alone(ws: Path, tmp_path: Path) -> None:
     path = listing(tmp_path, title="Acme AAA batteries 24 pack, retro style", brand="Acme")
     assert not problems(only(check(ws, str(path))[1]), "banned_term")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("1:1 scale model car", []), ("EZ-Dupe DVD duplicator", []), ("Replica jersey 2024", []),
+     ("Acme AAA batteries", []), ("Acme watch 1:1", [("1:1", "block")]),
+     ("Acme bag dupe", [("dupe", "block")]),
+     ("Acme lamp inspired by the original", [("inspired by", "block")]),
+     ("Wall art inspired by nature", [("inspired by", "warn")])],
+)  # fmt: skip
+def test_banned_terms_know_innocent_phrases_and_suspect_words(
+    text: str, expected: list[tuple[str, str]]
+) -> None:
+    found = BannedTerms.default().find(text)
+    assert [(h.shown, h.severity) for h in found] == expected
 
 
 # -- photos ------------------------------------------------------------------------------------
