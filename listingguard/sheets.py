@@ -123,9 +123,9 @@ def read_file(path: Path, columns: Columns, encoding: str | None = None) -> Iter
     suffix = path.suffix.lower()
     source = shown(path)
     if suffix == ".json":
-        yield from _records(_json(data), source, path.parent, columns)
+        yield from _records(_parsed(data, "JSON"), source, path.parent, columns)
     elif suffix == ".toml":
-        yield from _records(_toml(data), source, path.parent, columns)
+        yield from _records(_parsed(data, "TOML"), source, path.parent, columns)
     elif suffix in (".xlsx", ".xlsm"):
         yield from _table(_xlsx_rows(data), source, path.parent, columns)
     else:
@@ -135,23 +135,19 @@ def read_file(path: Path, columns: Columns, encoding: str | None = None) -> Iter
 # -- one listing per file: JSON and TOML ---------------------------------------------------------
 
 
-def _json(data: bytes) -> list[dict[str, Any]]:
+def _parsed(data: bytes, kind: str) -> list[dict[str, Any]]:
+    """The listing objects of a JSON or TOML file."""
+    loads, error = (
+        (json.loads, json.JSONDecodeError)
+        if kind == "JSON"
+        else (tomllib.loads, tomllib.TOMLDecodeError)
+    )
     try:
-        value = json.loads(data.decode("utf-8-sig"))
+        value = loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise SheetError(f"not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise SheetError(f"not valid JSON: {exc}") from None
-    return _listing_objects(value)
-
-
-def _toml(data: bytes) -> list[dict[str, Any]]:
-    try:
-        value = tomllib.loads(data.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise SheetError(f"not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
-    except (tomllib.TOMLDecodeError, RecursionError) as exc:
-        raise SheetError(f"not valid TOML: {exc}") from None
+    except (error, RecursionError) as exc:
+        raise SheetError(f"not valid {kind}: {exc}") from None
     return _listing_objects(value)
 
 
@@ -206,12 +202,11 @@ def _csv_rows(data: bytes, encoding: str | None) -> Iterator[tuple[int, list[str
         text = data.decode("utf-8-sig", "surrogateescape")
     if "\0" in text[:4096]:
         raise SheetError("not a text sheet (it holds NUL bytes): export it as CSV or XLSX")
-    sample = text[:20_000]
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    # The delimiter is the one the header line uses most (csv.Sniffer guesses quoting too, and
+    # guesses it wrong on descriptions with quotes and line breaks); quoting is Excel's.
+    header = text[: text.find("\n")] if "\n" in text else text
+    delimiter = max(",;\t", key=header.count)
+    reader = csv.reader(io.StringIO(text, newline=""), csv.excel, delimiter=delimiter)
     csv.field_size_limit(MAX_CELL * 10)
     try:
         # Rows are numbered as a spreadsheet shows them: a cell with line breaks is one row.

@@ -423,6 +423,20 @@ def test_every_input_format(ws: Path, tmp_path: Path) -> None:
     assert code == 1
 
 
+def test_semicolon_sheets_and_quoted_line_breaks(ws: Path, tmp_path: Path) -> None:
+    """European Excel saves CSV with semicolons; descriptions hold quotes and line breaks."""
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text(
+        'sku;title;description\nA;Acme tee;"Soft ""combed"" cotton.\n• Machine wash."\n'
+        "B;Acme replica watch;Steel.\n",
+        "utf-8",
+    )
+    code, data = check(ws, str(sheet))
+    ids = [r["id"] for r in data["listings"]]
+    assert ids == ["A", "B"] and code == 1
+    assert data["listings"][1]["verdict"] == "block"
+
+
 def test_shopify_rows_of_further_photos_join_their_product(ws: Path, tmp_path: Path) -> None:
     shutil.copy(OWN_PHOTO, tmp_path / "a.jpg")
     shutil.copy(PHOTOS / "mg05-br-0.jpg", tmp_path / "b.jpg")
