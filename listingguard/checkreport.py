@@ -49,7 +49,9 @@ def print_table(reports: Sequence[Report], console: Console, *, verbose: bool = 
             if p.text:
                 cell.append(f" {p.text[:60]!r}")
             cell.append(f": {p.reason}")
-        listing = Text(r.draft.label)
+        d = r.draft
+        where = Path(d.source).name + (f":{d.row}" if d.row else "")
+        listing = Text(f"{where} ({d.id})" if d.id else where)  # the JSON keeps the whole path
         if r.draft.title:
             listing.append("\n" + r.draft.title[:60], style="dim")
         table.add_row(listing, Text(r.verdict, style=STYLES[r.verdict]), cell)

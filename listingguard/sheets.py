@@ -58,12 +58,6 @@ class Draft:
     base: Path = Path(".")  # where relative image paths start
     errors: list[str] = field(default_factory=list)
 
-    @property
-    def label(self) -> str:
-        """How the seller finds this listing again: the file, the row, the SKU."""
-        where = self.source if self.row is None else f"{self.source}:{self.row}"
-        return f"{where} ({self.id})" if self.id else where
-
 
 def squash(name: str) -> str:
     """A column name for comparison: lower case, letters and digits only ("Image Src" -> "imagesrc")."""
