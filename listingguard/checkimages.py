@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable
-from concurrent.futures import Executor
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,9 @@ from matcher.hashes import from_signed
 from matcher.imagematch import ImageMatch, ImageThresholds, match
 from matcher.index import ImageIndex
 
-FETCH_TIMEOUT = 20.0
+FETCH_TIMEOUT = 20.0  # seconds without a byte
+FETCH_DEADLINE = 60.0  # seconds for one photo in all
+FETCH_THREADS = 8
 USER_AGENT = "listingguard-selfcheck (own listing photos)"
 
 
@@ -50,24 +54,55 @@ class Photo:
 
 
 def _fetch(url: str, limit: int) -> bytes:
-    """An image URL's bytes (http and https only), refusing bodies over ``limit``."""
+    """An image URL's bytes (http and https only), refusing bodies over ``limit`` and any
+    fetch that takes longer than ``FETCH_DEADLINE`` in all (a server trickling bytes)."""
+    deadline = time.monotonic() + FETCH_DEADLINE
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    chunks, size = [], 0
     try:
         with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT) as response:
-            body = response.read(limit + 1)
+            while chunk := response.read(64 * 1024):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    raise FileRefused(f"larger than {limit:,} bytes")
+                if time.monotonic() > deadline:
+                    raise FileRefused(f"{url} took more than {FETCH_DEADLINE:.0f} s")
     except urllib.error.HTTPError as exc:
         raise FileRefused(f"HTTP {exc.code} from {url}") from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         raise FileRefused(f"cannot fetch {url}: {reason}") from None
-    if len(body) > limit:
-        raise FileRefused(f"larger than {limit:,} bytes")
-    return body
+    return b"".join(chunks)
+
+
+def _reads(
+    keys: Iterable[tuple[str, Path]], limit: int
+) -> Iterator[tuple[tuple[str, Path], bytes | FileRefused]]:
+    """The bytes of each reference, in order, read by a few threads ahead of the consumer (a
+    sheet of photo URLs would otherwise wait for each server in turn)."""
+    ahead: deque[tuple[tuple[str, Path], Future]] = deque()
+
+    def one(key: tuple[str, Path]) -> bytes | FileRefused:
+        try:
+            return read_image(key[0], key[1], limit)
+        except FileRefused as exc:
+            return exc
+
+    with ThreadPoolExecutor(FETCH_THREADS) as pool:
+        for key in keys:
+            ahead.append((key, pool.submit(one, key)))
+            if len(ahead) >= 4 * FETCH_THREADS:
+                k, job = ahead.popleft()
+                yield k, job.result()
+        while ahead:
+            k, job = ahead.popleft()
+            yield k, job.result()
 
 
 def read_image(ref: str, base: Path, limit: int) -> bytes:
     """The bytes of an image given by path (relative to the listing file) or http(s) URL."""
-    if ref.startswith(("http://", "https://")):
+    if ref[:8].casefold().startswith(("http://", "https://")):
         return _fetch(ref, limit)
     if "://" in ref:
         raise FileRefused("only file paths and http(s) URLs are read")
@@ -82,8 +117,9 @@ def read_image(ref: str, base: Path, limit: int) -> bytes:
 
 
 class Captured:
-    """An index of the photos of other sellers' listings that sweeps captured (authorised
-    sellers and the owner's own shops left out): a photo found here was taken from them."""
+    """An index of the photos of listings that sweeps captured: a photo found in another
+    seller's listing was taken from it; one found in a listing of the owner's own shops or
+    authorised sellers (``own``) is the owner's."""
 
     def __init__(self, db: Database, config: Config) -> None:
         self.db = db
@@ -100,12 +136,15 @@ class Captured:
         self.listings: dict[str, dict[str, Any]] = {}
         parts = []
         for r in rows:
-            if r["sha256"] in self.listings or authorised_seller(config, r):
+            own = authorised_seller(config, r) is not None
+            known = self.listings.get(r["sha256"])
+            if known is not None:
+                known["own"] = known["own"] or own  # the owner's shop shows it too
                 continue
             self.listings[r["sha256"]] = {
                 k: r[k]
                 for k in ("listing", "marketplace", "url", "seller_id", "seller_name", "title")
-            }
+            } | {"own": own}
             parts.append(
                 (
                     len(self.keys),
@@ -159,15 +198,16 @@ class PhotoSources:
         if found:
             matches = [self._asset_match(m) for m in found[:3]]
             return matches[0]["rights"], matches
-        taken = self.captured.match(fp, self.thresholds)
-        if taken:
-            best = taken[0]
-            sha = self.captured.keys[best.key]
-            return "captured", [
-                {"listing": self.captured.listings[sha], "sha256": sha,
-                 "score": round(best.score, 4), "detail": best.detail}
-            ]  # fmt: skip
-        return "unknown", []
+        taken = [
+            {"listing": self.captured.listings[sha], "sha256": sha,
+             "score": round(m.score, 4), "detail": m.detail}
+            for m in self.captured.match(fp, self.thresholds)
+            for sha in (self.captured.keys[m.key],)
+        ]  # fmt: skip
+        own = [t for t in taken if t["listing"]["own"]]
+        if own:  # shown in the owner's own shop listing: the owner's photo
+            return "owned", own[:1]
+        return ("captured", taken[:1]) if taken else ("unknown", [])
 
     def _asset_match(self, m: ImageMatch) -> dict[str, Any]:
         row = self.rows[m.key]
@@ -224,13 +264,11 @@ def look_up(
     photos: dict[tuple[str, Path], Photo] = {}
     first: dict[str, Photo] = {}
 
-    def start(key: tuple[str, Path]) -> tuple[Any, ...]:
+    def start(key: tuple[str, Path], data: bytes | FileRefused) -> tuple[Any, ...]:
         photo = Photo(key[0])
         photos[key] = photo
-        try:
-            data = read_image(key[0], key[1], limits.max_image_bytes)
-        except FileRefused as exc:
-            photo.error, photo.source = str(exc), "error"
+        if isinstance(data, FileRefused):
+            photo.error, photo.source = str(data), "error"
             return (photo, None)
         photo.sha256 = hashlib.sha256(data).hexdigest()
         if keep_data:
@@ -260,7 +298,8 @@ def look_up(
 
     # Jobs finish in the order they started, so a reference whose bytes an earlier one had is
     # finished after that one was judged.
-    for _ in imaging.in_order((start(k) for k in dict.fromkeys(refs)), finish, executor):
+    reads = _reads(dict.fromkeys(refs), limits.max_image_bytes)
+    for _ in imaging.in_order((start(k, data) for k, data in reads), finish, executor):
         pass
     return photos
 

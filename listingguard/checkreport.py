@@ -29,6 +29,22 @@ from matcher.imagefile import ImageRejected, decode
 from takedown.sidebyside import to_jpeg
 
 THUMB_SIDE = 160
+_BIDI = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def safe(text: str) -> str:
+    """Listing text for a terminal: control characters (escape sequences that clear the screen,
+    hide text, retitle the window or make links) and bidi overrides shown as escapes."""
+    return "".join(
+        c
+        if (c.isprintable() or c == " ") and c not in _BIDI
+        else f"\\x{ord(c):02x}"
+        if ord(c) < 0x100
+        else f"\\u{ord(c):04x}"
+        for c in text
+    )
+
+
 STYLES = {"block": "bold red", "warn": "yellow", "info": "cyan", "ok": "green", "error": "magenta"}
 
 
@@ -47,13 +63,13 @@ def print_table(reports: Sequence[Report], console: Console, *, verbose: bool = 
             cell.append(p.severity, style=STYLES[p.severity])
             cell.append(f" {p.check} ({p.field or 'listing'})" if p.field else f" {p.check}")
             if p.text:
-                cell.append(f" {p.text[:60]!r}")
-            cell.append(f": {p.reason}")
+                cell.append(f" {safe(p.text[:60])!r}")
+            cell.append(f": {safe(p.reason)}")
         d = r.draft
         where = Path(d.source).name + (f":{d.row}" if d.row else "")
-        listing = Text(f"{where} ({d.id})" if d.id else where)  # the JSON keeps the whole path
+        listing = Text(safe(f"{where} ({d.id})" if d.id else where))  # JSON: the whole path
         if r.draft.title:
-            listing.append("\n" + r.draft.title[:60], style="dim")
+            listing.append("\n" + safe(r.draft.title[:60]), style="dim")
         table.add_row(listing, Text(r.verdict, style=STYLES[r.verdict]), cell)
     console.print(table)
     counts = summary(reports)

@@ -18,7 +18,9 @@ The matchers are built once per run (``Checker``), then each listing is checked 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -30,20 +32,25 @@ from listingguard.checkimages import Photo, look_up
 from listingguard.sheets import Draft
 from listingguard.workspace import Workspace
 from matcher.banned import BannedTerms
-from matcher.brands import known_brands
+from matcher.brands import KnownBrand, known_brands
+from matcher.context import Context
 from matcher.copytext import CopyIndex, CopyThresholds, OwnedCopy
 from matcher.listingrules import ListingRules
 from matcher.marks import MarkMatcher, MarkOptions, MarkSpec, common_words
-from matcher.normalize import TOKEN
+from matcher.normalize import TOKEN, normalize
 from matcher.textfile import mark_identity
 from matcher.textresult import TextMatch
 
 Severity = Literal["block", "warn", "info"]
 SEVERITIES: tuple[Severity, ...] = ("block", "warn", "info")
 TEXT_FIELDS = ("title", "bullets", "description")
-MIN_COPIED_WORDS = 8  # fewer copied words are a shared phrase, not copied text
-MIN_TITLE_WORDS = 6
-WHOLE_COPY = 0.8  # share of another listing's text (weighted) that copies it whole  # a shorter title equal to another is a generic product name
+MIN_COPIED_WORDS = 12  # fewer copied words are shared phrases ("Digital display"), not copy
+MIN_TITLE_WORDS = 6  # a shorter title equal to another is a generic product name
+MAIN_LANGUAGES = ("en", "de", "es", "fr", "it", "pt")  # words of these are never taken for brands
+MIN_TYPO_LETTERS = 5  # a shorter word one letter off a brand is usually another word
+_WORDS = re.compile(r"[^\W_]+")
+_BREAK = re.compile(r"[.;!?|\n]")
+WHOLE_COPY = 0.8  # share of another listing's text (weighted) that copies it whole
 EXPIRY_NOTICE_DAYS = 30
 EU = frozenset(
     [
@@ -180,22 +187,20 @@ def _mark_table(ws: Workspace) -> list[tuple[MarkSpec, _Mark]]:
             spec = MarkSpec(row["text"], tuple(row["aliases"] or ()), budgets.get(key))
             out.append((spec, _Mark(row["text"], whose, asset=row)))  # type: ignore[arg-type]
     sc = config.selfcheck
-    extra = [(name, "", False) for name in sc.extra_brands]
-    brands = (
-        known_brands(ignore=sc.ignore_brands, ignore_categories=sc.ignore_categories)
-        if sc.known_brands
-        else []
-    )
-    for name, category, ambiguous in [*extra, *((b.name, b.category, b.ambiguous) for b in brands)]:
-        key = mark_identity(name)
+    known = [KnownBrand(name, "") for name in sc.extra_brands]
+    if sc.known_brands:
+        known += known_brands(ignore=sc.ignore_brands, ignore_categories=sc.ignore_categories)
+    for b in known:
+        key = mark_identity(b.name)
         if key in taken:
             continue
         taken.add(key)
-        letters = sum(ch.isalnum() for ch in name)
-        # A typo of a short brand is most often another word ("luma" is one letter from
-        # "Puma"): short and ambiguous brands count only as written or disguised.
-        budget = 0 if ambiguous or letters <= 4 else None
-        out.append((MarkSpec(name, max_edits=budget), _Mark(name, "known", ambiguous, category)))
+        letters = sum(ch.isalnum() for ch in b.name)
+        # A typo of a three-letter brand is another word; brands that are words count only as
+        # written (``Checker._mark_problem`` judges the rest).
+        budget = 0 if b.ambiguous or letters <= 3 else None
+        spec = MarkSpec(b.name, b.aliases, max_edits=budget)
+        out.append((spec, _Mark(b.name, "known", b.ambiguous, b.category)))
     return out
 
 
@@ -268,8 +273,10 @@ class Checker:
         ]
         text = config.matching.text
         options = MarkOptions(languages=text.languages, common_zipf=text.common_word_zipf)
-        self.languages, self.zipf = text.languages, text.common_word_zipf
+        self.zipf = text.common_word_zipf
         self.matcher = MarkMatcher(specs, options=options)
+        self.languages = tuple(dict.fromkeys((*text.languages, *MAIN_LANGUAGES)))
+        self._cues: dict[str, list[tuple[int, str]]] = {}
         self.banned = BannedTerms.default(sc.banned_terms)
         self.rules = ListingRules.default(
             {
@@ -405,6 +412,11 @@ class Checker:
                 out += self._licensed_mark(mark, m.detail["matched"], field_name, platform,
                                            territories)  # fmt: skip
                 continue
+            if m.kind == "trademark" and not m.detail.get("disguise"):
+                cue = "" if m.detail.get("signals") else self._after_mention(text, m.span[0])
+                if cue:
+                    m.detail["mention"] = {"phrase": cue, "language": ""}
+                    m = dataclasses.replace(m, kind="mention")
             problem = self._mark_problem(m, mark, field_name)
             if problem is not None:
                 out.append(problem)
@@ -417,10 +429,7 @@ class Checker:
         # "ring binder", "shell case": a brand that is a word counts as written by the brand.
         if mark.ambiguous and (how != "exact" or (shown.islower() and not mark.name.islower())):
             return None
-        # "lining" is Li-Ning glued together, but first of all a word.
-        spread = {"glued", "split"}
-        disguise = set(m.detail.get("disguise") or ())
-        if mark.whose == "known" and disguise and disguise <= spread and self._is_word(shown):
+        if self._ordinary_words(m, mark):
             return None
         detail = _mark_detail(m, mark)
         whose = (
@@ -470,9 +479,45 @@ class Checker:
             detail,
         )
 
-    def _is_word(self, shown: str) -> bool:
-        letters = "".join(ch for ch in shown if ch.isalnum()).casefold()
+    def _is_word(self, word: str) -> bool:
+        """A common word of the main selling languages (and the configured ones)."""
+        letters = "".join(ch for ch in word if ch.isalnum()).casefold()
         return any(letters in common_words(lang, self.zipf) for lang in self.languages)
+
+    def _ordinary_words(self, m: TextMatch, mark: _Mark) -> bool:
+        """Whether a known brand's match is ordinary words rather than the brand: a typo that
+        is short or a word ("Stil" is no STIHL, "intl" no Intel), or words that only the brand
+        joins ("snap on" is not Snap-on, "one touch" not OneTouch, "lining" not Li-Ning)."""
+        if mark.whose != "known":
+            return False  # a mark the user registered is looked for however it is written
+        shown = m.detail["matched"]
+        words = _WORDS.findall(shown)
+        if m.detail["how"] in ("typo", "phonetic"):
+            return sum(len(w) for w in words) < MIN_TYPO_LETTERS or any(map(self._is_word, words))
+        if not set(m.detail.get("disguise") or ()) <= {"glued", "split"}:
+            return False  # hidden on purpose (leet, look-alikes, invisible characters)
+        if any(len(w) > 1 for w in words) and all(len(w) <= 1 or self._is_word(w) for w in words):
+            return shown.casefold() != mark.name.casefold()
+        return False
+
+    def _after_mention(self, text: str, start: int) -> str:
+        """The mention phrase ("for", "compatible with") earlier in the same sentence as the
+        mark at ``start``: a list of devices after one "for" names them all."""
+        if text not in self._cues:
+            n = normalize(text)
+            ctx = Context(n)
+            self._cues = {
+                text: [
+                    (n.original_span(p.start, p.end)[1], p.text)
+                    for kind in ("strong", "weak")
+                    for p in ctx.phrases(kind)
+                ]
+            }
+        before = [(end, phrase) for end, phrase in self._cues[text] if end <= start]
+        for end, phrase in sorted(before, reverse=True):
+            if not _BREAK.search(text[end:start]):
+                return phrase
+        return ""
 
     def _licensed_mark(
         self, mark: _Mark, shown: str, field_name: str, platform: str, territories: Sequence[str]

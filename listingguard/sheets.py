@@ -87,7 +87,9 @@ def resolve_columns(headers: list[str], columns: Columns) -> dict[str, list[int]
                 if h and i not in taken and fnmatch.fnmatchcase(h, want)
             ]
             if hits:
-                found[name] = hits if name in MULTI else hits[:1]
+                # A single field takes every column of the same name (a second "brand").
+                same = [i for i in hits if squashed[i] == squashed[hits[0]]]
+                found[name] = hits if name in MULTI else same
                 taken.update(found[name])
                 break
     return found
@@ -121,7 +123,7 @@ def read_file(path: Path, columns: Columns, encoding: str | None = None) -> Iter
     elif suffix == ".toml":
         yield from _records(_parsed(data, "TOML"), source, path.parent, columns)
     elif suffix in (".xlsx", ".xlsm"):
-        yield from _table(_xlsx_rows(data), source, path.parent, columns)
+        yield from _xlsx(data, source, path.parent, columns)
     else:
         yield from _table(_csv_rows(data, encoding), source, path.parent, columns)
 
@@ -161,22 +163,24 @@ def _records(
     for n, item in enumerate(items, start=1):
         keys = list(item)
         found = resolve_columns(keys, columns)
-        values = {name: [_cells(item[keys[i]]) for i in where] for name, where in found.items()}
-        draft = _draft(values, source, n if len(items) > 1 else None, base, columns)
+        values = {
+            name: [_cells(item[keys[i]], name, columns) for i in where]
+            for name, where in found.items()
+        }
+        draft = _draft(values, source, n if len(items) > 1 else None, base)
         if not draft.title:
             draft.errors.append(_no_title(keys))
         yield draft
 
 
-def _cells(value: Any) -> list[str]:
-    """A JSON/TOML value as cell texts: a list gives one per item."""
-    if value is None:
-        return []
+def _cells(value: Any, name: str, columns: Columns) -> list[str]:
+    """A JSON/TOML value as cell texts: a list gives one per item (never split further); a
+    string is split like a sheet's cell."""
     if isinstance(value, list):
         return [str(v)[:MAX_CELL] for v in value if v is not None and not isinstance(v, dict)]
-    if isinstance(value, dict):
+    if value is None or isinstance(value, dict):
         return []
-    return [str(value)[:MAX_CELL]]
+    return _split(str(value)[:MAX_CELL], name, columns)
 
 
 # -- many listings per file: CSV and XLSX ---------------------------------------------------------
@@ -192,6 +196,8 @@ def _csv_rows(data: bytes, encoding: str | None) -> Iterator[tuple[int, list[str
             raise SheetError(f"unknown encoding {encoding!r}") from None
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         text = data.decode("utf-16", "replace")
+    elif (utf16 := _utf16_without_bom(data[:4096])) is not None:
+        text = data.decode(utf16, "replace")
     else:
         text = data.decode("utf-8-sig", "surrogateescape")
     if "\0" in text[:4096]:
@@ -200,11 +206,15 @@ def _csv_rows(data: bytes, encoding: str | None) -> Iterator[tuple[int, list[str
     # guesses it wrong on descriptions with quotes and line breaks); quoting is Excel's.
     header = text[: text.find("\n")] if "\n" in text else text
     delimiter = max(",;\t", key=header.count)
-    reader = csv.reader(io.StringIO(text, newline=""), csv.excel, delimiter=delimiter)
-    csv.field_size_limit(MAX_CELL * 10)
+    # Strict: a quote left open would otherwise swallow every later row into one cell.
+    reader = csv.reader(io.StringIO(text, newline=""), csv.excel, delimiter=delimiter, strict=True)
+    csv.field_size_limit(MAX_SHEET_BYTES)  # a long cell is cut to MAX_CELL, not the sheet's end
     try:
         # Rows are numbered as a spreadsheet shows them: a cell with line breaks is one row.
         for line, cells in enumerate(reader, start=1):
+            if line > MAX_ROWS + 1:
+                raise SheetError(f"more than {MAX_ROWS} rows: split the sheet")
+            cells = [c[:MAX_CELL] for c in cells]
             bad = next((c for c in cells if _undecodable(c)), None)
             problem = None
             if bad is not None:
@@ -216,10 +226,24 @@ def _csv_rows(data: bytes, encoding: str | None) -> Iterator[tuple[int, list[str
                     c.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for c in cells
                 ]
             yield line, cells, problem
-            if line > MAX_ROWS:
-                raise SheetError(f"more than {MAX_ROWS} rows: split the sheet")
     except csv.Error as exc:
-        raise SheetError(f"not a readable CSV sheet (line {reader.line_num}: {exc})") from None
+        raise SheetError(
+            f"not readable as CSV from line {reader.line_num} on ({exc}; a quote left open?): "
+            "the rows above it were checked, the rest were not"
+        ) from None
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """ "utf-16-le" or "-be" for text saved as UTF-16 without a byte order mark (every other
+    byte NUL), else None."""
+    if len(head) < 4 or b"\0" not in head:
+        return None
+    odd, even = head[1::2].count(0), head[0::2].count(0)
+    if odd > 0.9 * len(head[1::2]) and even < 0.1 * len(head[0::2]):
+        return "utf-16-le"
+    if even > 0.9 * len(head[0::2]) and odd < 0.1 * len(head[1::2]):
+        return "utf-16-be"
+    return None
 
 
 def _undecodable(text: str) -> bool:
@@ -231,7 +255,7 @@ def _bad_bytes(text: str) -> str:
     return "byte " + raw[0] if len(raw) == 1 else f"bytes {', '.join(raw[:3])}"
 
 
-def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str], str | None]]:
+def _workbook(data: bytes) -> Any:
     from openpyxl import load_workbook
 
     try:
@@ -239,56 +263,87 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str], str | None]]:
             inflated = sum(i.file_size for i in archive.infolist())
         if inflated > 20 * MAX_SHEET_BYTES:
             raise SheetError("the workbook inflates to more than 1 GB: refused")
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except SheetError:
         raise
     except Exception as exc:  # openpyxl raises many kinds on a broken or foreign file
         raise SheetError(f"not a readable XLSX workbook ({type(exc).__name__})") from None
+
+
+def _xlsx(data: bytes, source: str, base: Path, columns: Columns) -> Iterator[Draft]:
+    """The listings of every worksheet with a title column (Amazon's flat files keep them on
+    "Template", after "Instructions" and "Data Definitions"); its "Example" sheet is skipped."""
+    book = _workbook(data)
     try:
-        sheet = book.worksheets[0]
-        for n, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-            if n > MAX_ROWS:
-                raise SheetError(f"more than {MAX_ROWS} rows: split the sheet")
-            yield n, ["" if v is None else str(v)[:MAX_CELL] for v in row], None
+        sheets = [ws for ws in book.worksheets if not ws.title.casefold().startswith("example")]
+        problems = []
+        found = False
+        for sheet in sheets:
+            name = f"{source}[{sheet.title}]" if len(book.worksheets) > 1 else source
+            try:
+                for draft in _table(_sheet_rows(sheet), name, base, columns):
+                    found = True
+                    yield draft
+            except SheetError as exc:
+                problems.append(f"sheet {sheet.title!r}: {exc}")
+        if not found:
+            raise SheetError("; ".join(problems) or "the workbook has no worksheet")
     finally:
         book.close()
+
+
+def _sheet_rows(sheet: Any) -> Iterator[tuple[int, list[str], str | None]]:
+    for n, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+        if n > MAX_ROWS + 1:
+            raise SheetError(f"more than {MAX_ROWS} rows: split the sheet")
+        yield n, ["" if v is None else str(v)[:MAX_CELL] for v in row], None
 
 
 def _table(
     rows: Iterator[tuple[int, list[str], str | None]], source: str, base: Path, columns: Columns
 ) -> Iterator[Draft]:
-    """Drafts from rows under a header found in the first rows (the first with a title column)."""
+    """Drafts from rows under a header found in the first rows (the first with a title column).
+
+    A row is held until the next one is read (a Shopify row of one more photo joins it), and is
+    still checked when the sheet breaks off after it.
+    """
     found: dict[str, list[int]] | None = None
-    headers: list[str] = []
     seen: list[list[str]] = []
     previous: Draft | None = None
-    for n, cells, problem in rows:
-        if found is None:
-            candidate = resolve_columns(cells, columns)
-            if "title" in candidate:
-                found, headers = candidate, cells
+    try:
+        for n, cells, problem in rows:
+            if found is None:
+                candidate = resolve_columns(cells, columns)
+                if "title" in candidate:
+                    found = candidate
+                    continue
+                seen.append(cells)
+                if len(seen) >= HEADER_ROWS:
+                    break
                 continue
-            seen.append(cells)
-            if len(seen) >= HEADER_ROWS:
-                break
-            continue
-        if not any(c.strip() for c in cells):
-            continue
-        values = {
-            name: [_split(cells[i], name, columns) for i in where if i < len(cells)]
-            for name, where in found.items()
-        }
-        draft = _draft(values, source, n, base, columns)
-        if previous is not None and _continues(previous, draft):
-            previous.images += draft.images  # Shopify: one row per further photo of a product
-            continue
-        if problem:
-            draft.errors.append(problem)
-        if not draft.title:
-            draft.errors.append("no title in this row")
+            if not any(c.strip() for c in cells):
+                continue
+            values = {
+                name: [_split(cells[i], name, columns) for i in where if i < len(cells)]
+                for name, where in found.items()
+            }
+            draft = _draft(values, source, n, base)
+            if previous is not None and _continues(previous, draft):
+                previous.images += draft.images  # Shopify: one row per further photo
+                continue
+            if problem:
+                draft.errors.append(problem)
+            if not draft.title:
+                draft.errors.append("no title in this row")
+            if previous is not None:
+                yield previous
+            previous = draft
+    except SheetError:
         if previous is not None:
             yield previous
-        previous = draft
+        raise
+    if previous is not None:
+        yield previous
     if found is None:
         header = next((r for r in seen if any(c.strip() for c in r)), [])
         names = ", ".join(repr(c) for c in header[:12] if c.strip()) or "none"
@@ -296,9 +351,6 @@ def _table(
             f"no title column (columns found: {names}); name it in "
             "[selfcheck.columns] title of config.toml"
         )
-    del headers
-    if previous is not None:
-        yield previous
 
 
 def _continues(previous: Draft, draft: Draft) -> bool:
@@ -322,21 +374,15 @@ def _split(cell: str, name: str, columns: Columns) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
-def _draft(
-    values: dict[str, list[list[str]]], source: str, row: int | None, base: Path, columns: Columns
-) -> Draft:
+def _draft(values: dict[str, list[list[str]]], source: str, row: int | None, base: Path) -> Draft:
+    """A draft from each field's cells (already split into items where a field has many)."""
+
     def one(name: str) -> str:
         return " ".join(c.strip() for cells in values.get(name, []) for c in cells if c.strip())
 
     def many(name: str) -> tuple[str, ...]:
         return tuple(c.strip() for cells in values.get(name, []) for c in cells if c.strip())
 
-    images = many("images")
-    if "images" in values and len(values["images"]) == 1:  # one cell of "a.jpg; b.jpg"
-        images = tuple(p for c in images for p in _split(c, "images", columns))
-    territories = tuple(
-        t.upper() for c in many("territory") for t in _split(c, "territory", columns)
-    )
     return Draft(
         source=source,
         row=row,
@@ -345,9 +391,9 @@ def _draft(
         description=one("description"),
         bullets=many("bullets"),
         brand=one("brand"),
-        images=images,
+        images=many("images"),
         platform=one("platform").casefold(),
-        territories=territories,
+        territories=tuple(t.upper() for t in many("territory")),
         base=base,
     )
 

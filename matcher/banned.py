@@ -34,6 +34,7 @@ class Term:
     near_brand: bool = False
     reason: str = ""
     alone: bool = False  # a near-brand term that warns when it stands beside no brand
+    copy: bool = False  # a near-brand term that also blocks beside an "original" word
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,9 @@ def terms_of(data: dict[str, Any], extra: Iterable[str] = ()) -> list[Term]:
     """Every term of a banned-terms table, plus the user's ``extra`` terms (anywhere, all platforms)."""
     out = [Term(t, language) for language, items in data.get("terms", {}).items() for t in items]
     alone = {words(t) for items in data.get("suspect_alone", {}).values() for t in items}
+    copy = {words(t) for items in data.get("copy_words", {}).values() for t in items}
     out += [
-        Term(t, language, near_brand=True, alone=words(t) in alone)
+        Term(t, language, near_brand=True, alone=words(t) in alone, copy=words(t) in copy)
         for language, items in data.get("near_brand", {}).items()
         for t in items
     ]
@@ -110,7 +112,7 @@ class BannedTerms:
                 beside, severity = "", "block"
                 if term.near_brand:
                     beside = _beside(text, (start, end), brands)
-                    if not beside:
+                    if not beside and (term.alone or term.copy):
                         if originals is None:
                             originals = [
                                 (n.original_span(h.start, h.end), h.payloads[0])

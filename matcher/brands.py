@@ -1,8 +1,9 @@
 """The bundled list of widely known brands: other people's marks a seller must not use as its own.
 
-The list is data (``matcher/data/known-brands.toml``): one table per product category, and
+The list is data (``matcher/data/known-brands.toml``): one table per product category,
 ``[ambiguous]`` naming the brands that are also common words ("Apple", "Shell", "Ring"), which
-only count written as the brand writes itself, never as a typo.
+only count written as the brand writes itself, never as a typo, and ``[aliases]``: the other
+names a brand goes by (耐克 is Nike, "North Face" The North Face).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class KnownBrand:
     name: str
     category: str
     ambiguous: bool = False
+    aliases: tuple[str, ...] = ()
 
 
 @functools.cache
@@ -29,13 +31,19 @@ def _load() -> tuple[tuple[KnownBrand, ...], frozenset[str]]:
         (resources.files("matcher") / "data" / "known-brands.toml").read_text("utf-8")
     )
     ambiguous = frozenset(mark_identity(n) for n in raw.get("ambiguous", {}).get("names", ()))
+    aliases = {mark_identity(k): tuple(v) for k, v in raw.get("aliases", {}).items()}
+    tables = {k: v for k, v in raw.items() if k not in ("ambiguous", "aliases")}
     brands = tuple(
-        KnownBrand(name, category, mark_identity(name) in ambiguous)
-        for category, table in raw.items()
-        if category != "ambiguous"
+        KnownBrand(
+            name,
+            category,
+            mark_identity(name) in ambiguous,
+            aliases.get(mark_identity(name), ()),
+        )
+        for category, table in tables.items()
         for name in table.get("brands", ())
     )
-    return brands, frozenset(c for c in raw if c != "ambiguous")
+    return brands, frozenset(tables)
 
 
 def categories() -> frozenset[str]:
