@@ -13,10 +13,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from listingguard import checkreport, imaging, store
+from listingguard import config as config_mod
 from listingguard.cli import assets, cli, config_option, err, json_option, out, print_json
 from listingguard.selfcheck import Checker, exit_code
 from listingguard.sheets import read
 from listingguard.workspace import open_workspace
+from matcher.listingrules import ListingRules
 
 
 @cli.command()
@@ -69,14 +71,24 @@ def check(
     started = time.perf_counter()
     ws = open_workspace(config_path)
     try:
-        platform = (platform or ws.config.selfcheck.platform).casefold()
-        checker = Checker(
-            ws, platform=platform, territories=[t.upper() for t in territories],
-            on=on.date() if on else None,
-        )  # fmt: skip
-        if platform and platform not in checker.rules.platforms:
-            names = ", ".join(checker.rules.names())
-            raise click.BadParameter(f"{platform!r} is not one of {names}", param_hint="--platform")
+        bad = [
+            t for t in territories if not config_mod.is_territory(t.upper()) and t.upper() != "UK"
+        ]
+        if bad:
+            raise click.BadParameter(
+                f"{bad[0]!r} is not an ISO 3166-1 country code (US, DE, GB, ...)",
+                param_hint="--territory",
+            )
+        rules = ListingRules.default()
+        given = platform or ws.config.selfcheck.platform
+        where = "--platform" if platform else f"selfcheck.platform in {ws.config.path}"
+        resolved = rules.resolve(given) if given else ""
+        if resolved is None:
+            raise click.BadParameter(
+                f"{given!r} is not one of {', '.join(rules.names())}", param_hint=where
+            )
+        checker = Checker(ws, platform=resolved, territories=territories,
+                          on=on.date() if on else None)  # fmt: skip
         drafts = list(read(listings, ws.config.selfcheck.columns, encoding))
         with imaging.workers() as executor:
             reports = list(checker.check_all(drafts, executor, keep_images=html_path is not None))

@@ -75,7 +75,7 @@ def print_table(reports: Sequence[Report], console: Console, *, verbose: bool = 
     counts = summary(reports)
     console.print(
         f"{counts['listings']} listings: {counts['block']} blocked, {counts['warn']} with "
-        f"warnings, {counts['ok']} clean, {counts['error']} not read whole",
+        f"warnings, {counts['ok']} clean; {counts['unread']} not read whole",
         markup=False,
     )
 

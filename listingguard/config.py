@@ -540,12 +540,32 @@ def _cross_checks(config: Config) -> list[str]:
             problems.append(
                 f'takedown.recipients.{name}: expected an email address, got "{address[:60]}"'
             )
+    problems += _selfcheck_checks(config)
     seen: dict[str, int] = {}
     for i, m in enumerate(config.marks):
         key = mark_identity(m.text)
         if key in seen:
             problems.append(f"marks[{i}].text: {m.text!r} is already marks[{seen[key]}]")
         seen.setdefault(key, i)
+    return problems
+
+
+def _selfcheck_checks(config: Config) -> list[str]:
+    """Categories of the brand list that exist, rules that can fire."""
+    from matcher.brands import categories
+
+    sc = config.selfcheck
+    problems = [
+        f'selfcheck.ignore_categories: "{c}" is not a category of the brand list '
+        f"(one of {', '.join(sorted(categories()))})"
+        for c in sc.ignore_categories
+        if c not in categories()
+    ]
+    for name, table in sc.rules.items():
+        for i, rule in enumerate(table.rules):
+            key = f"selfcheck.rules.{name}.rules[{i}]"
+            if bool(rule.phrases) == bool(rule.pattern):
+                problems.append(f"{key}: give either phrases or pattern (one of them)")
     return problems
 
 

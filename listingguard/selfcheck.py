@@ -29,6 +29,7 @@ from typing import Any, Literal
 from listingguard import store
 from listingguard.allowlist import authorised_seller
 from listingguard.checkimages import Photo, look_up
+from listingguard.config import is_territory
 from listingguard.sheets import Draft
 from listingguard.workspace import Workspace
 from matcher.banned import BannedTerms
@@ -207,11 +208,34 @@ def _mark_table(ws: Workspace) -> list[tuple[MarkSpec, _Mark]]:
 # -- licences -------------------------------------------------------------------------------
 
 
+def _territory(code: str) -> str:
+    """A territory code as licences hold them: upper case, "UK" as its ISO code GB."""
+    code = code.strip().upper()
+    return "GB" if code == "UK" else code
+
+
 def covers(licensed: Sequence[str], territory: str) -> bool:
     """Whether a licence for ``licensed`` territories covers selling into ``territory``."""
     wanted = {t.upper() for t in licensed}
     return (
         not wanted or territory in wanted or "WO" in wanted or ("EU" in wanted and territory in EU)
+    )
+
+
+def licence_unknowns(licence: dict[str, Any], platform: str, territories: Sequence[str]) -> str:
+    """What a licence limits that the check could not hold the listing to (no platform or no
+    territory known for it), as a sentence; empty when nothing."""
+    unknown = []
+    if licence.get("platforms") and not platform:
+        unknown.append(f"platforms ({', '.join(licence['platforms'])}): name the platform")
+    if licence.get("territories") and not territories:
+        unknown.append(f"territories ({', '.join(licence['territories'])}): name the territory")
+    if not unknown:
+        return ""
+    return (
+        f"the {describe_licence(licence)} limits "
+        + " and ".join(unknown)
+        + " (--platform, --territory or [selfcheck]) to check this listing against it"
     )
 
 
@@ -263,8 +287,7 @@ class Checker:
         config = ws.config
         sc = config.selfcheck
         self.ws = ws
-        self.platform = (platform or sc.platform).casefold()
-        self.territories = tuple(t.upper() for t in (territories or sc.territories))
+        self.territories = tuple(_territory(t) for t in (territories or sc.territories))
         self.on = on or dt.date.today()
         table = _mark_table(ws)
         self.marks = [m for _, m in table]
@@ -287,6 +310,8 @@ class Checker:
                 for name, r in sc.rules.items()
             }
         )
+        # A platform the rules do not know is refused by the command; here it means "none".
+        self.platform = self.rules.resolve(platform or sc.platform) or ""
         self._copies(ws)
 
     def _copies(self, ws: Workspace) -> None:
@@ -333,10 +358,20 @@ class Checker:
             yield self.check(d, [photos[(ref, d.base)] for ref in d.images])
 
     def check(self, d: Draft, photos: list[Photo]) -> Report:
-        platform = d.platform or self.platform
-        territories = d.territories or self.territories
         problems: list[Problem] = []
         errors = [*d.errors, *(f"image {p.ref}: {p.error}" for p in photos if p.error)]
+        platform = self.platform
+        if d.platform:
+            platform = self.rules.resolve(d.platform) or ""
+            if not platform:
+                errors.append(
+                    f"platform {d.platform!r} is none of {', '.join(self.rules.names())}: "
+                    "only the rules for every platform were applied"
+                )
+        territories = tuple(map(_territory, d.territories)) or self.territories
+        bad = [t for t in territories if not is_territory(t)]
+        if bad:
+            errors.append(f"territory {bad[0]!r} is not an ISO country code (e.g. US, DE, GB)")
         fields = {"title": [d.title], "bullets": list(d.bullets), "description": [d.description]}
         brand_spans: dict[tuple[str, int], list[tuple[tuple[int, int], str]]] = {}
         problems += self._brand_field(d, platform, territories)
@@ -533,7 +568,13 @@ class Checker:
         }
         wrong = licence_problems(licence, platform, territories, self.on)
         if not wrong:
-            return []
+            unknown = licence_unknowns(licence, platform, territories)
+            info = {"mark": mark.name, "licence": licence}
+            return (
+                [Problem("third_party_mark", "info", field_name, shown, unknown, info)]
+                if (unknown)
+                else []
+            )
         return [
             Problem(
                 "third_party_mark",
@@ -589,7 +630,12 @@ class Checker:
                                 f"{describe_licence(licence)}, but " + "; ".join(wrong),
                                 {"asset": best["asset"], "licence": licence})
                     )  # fmt: skip
-                elif licence.get("expires"):
+                    continue
+                unknown = licence_unknowns(licence, platform, territories)
+                if unknown:
+                    out.append(Problem("image_source", "info", "images", p.ref, unknown,
+                                       {"asset": best["asset"], "licence": licence}))  # fmt: skip
+                if licence.get("expires"):
                     left = (dt.date.fromisoformat(licence["expires"]) - self.on).days
                     if left <= EXPIRY_NOTICE_DAYS:
                         out.append(
@@ -702,10 +748,13 @@ def _banned_problem(hit: Any, field_name: str) -> Problem:
 
 
 def summary(reports: Iterable[Report]) -> dict[str, int]:
-    counts = {"listings": 0, "block": 0, "warn": 0, "ok": 0, "error": 0}
+    """Listings by verdict, and ``unread``: those with input errors whatever their verdict (a
+    blocked listing may also have a photo that could not be read; exit code 2 then)."""
+    counts = {"listings": 0, "block": 0, "warn": 0, "ok": 0, "error": 0, "unread": 0}
     for r in reports:
         counts["listings"] += 1
         counts[r.verdict] += 1
+        counts["unread"] += bool(r.errors)
     return counts
 
 

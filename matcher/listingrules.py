@@ -152,6 +152,16 @@ class ListingRules:
     def names(self) -> list[str]:
         return sorted(n for n in self.platforms if n != "all")
 
+    def resolve(self, name: str) -> str | None:
+        """The platform a seller's name for it means ("Amazon.de", "TikTok Shop", "ebay_uk"
+        are amazon, tiktok-shop, ebay), or None when it is none of them."""
+        squashed = "".join(ch for ch in name.casefold() if ch.isalnum())
+        by_squash = {"".join(ch for ch in n if ch.isalnum()): n for n in self.names()}
+        if squashed in by_squash:
+            return by_squash[squashed]
+        head = re.split(r"[\W_]+", name.casefold().strip())[0] if name.strip() else ""
+        return by_squash.get(head)
+
     def check(self, platform: str, fields: Mapping[str, Iterable[str]]) -> list[RuleHit]:
         """Every rule of ``platform`` (and of all platforms) that the listing's texts break."""
         hits: list[RuleHit] = []

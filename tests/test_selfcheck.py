@@ -31,6 +31,7 @@ from tests.test_sweep import demo_workspace, sweep
 PHOTOS = ROOT / "tests" / "data" / "photos"
 OWN_PHOTO = catalogue_source() / "images" / "mh01-black_main.jpg"
 HEADER = "sku,title,brand,description,bullet_point1,images\n"
+LATER = (dt.date.today() + dt.timedelta(days=3 * 365)).isoformat()  # a licence still running
 
 
 @pytest.fixture(scope="module")
@@ -48,13 +49,13 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
          "--licensor", "Studio Expired", "--territory", "US", "--platform", "amazon",
          "--expires", "2025-06-30"),
         ("assets", "add", str(PHOTOS / "mh07-gray_alt1.jpg"), "--rights", "licensed",
-         "--licensor", "Studio Germany", "--territory", "DE", "--expires", "2030-01-01"),
+         "--licensor", "Studio Germany", "--territory", "DE", "--expires", LATER),
         ("assets", "add", str(PHOTOS / "mj06-blue_back.jpg"), "--rights", "licensed",
          "--licensor", "Studio Valid", "--territory", "US", "--territory", "EU",
-         "--platform", "amazon", "--expires", "2030-01-01"),
+         "--platform", "amazon", "--expires", LATER),
         ("assets", "add", "--kind", "mark", "--rights", "third_party", "Zentrova"),
         ("assets", "add", "--kind", "mark", "--rights", "licensed", "--licensor", "Kestrelle Ltd",
-         "--territory", "US", "--platform", "amazon", "--expires", "2030-01-01", "Kestrelle"),
+         "--territory", "US", "--platform", "amazon", "--expires", LATER, "Kestrelle"),
     ]  # fmt: skip
     for step in steps:
         code, out, err = run(runner, config, *step)
@@ -197,6 +198,34 @@ def test_brand_words_in_ordinary_text_are_not_marks(ws: Path, tmp_path: Path) ->
                    description="Holds 200 sheets. Quilted lining. Wipe clean.")  # fmt: skip
     report = only(check(ws, str(path))[1])
     assert not problems(report, "third_party_mark"), report["problems"]
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["Acme snap on hard shell case, clear", "Acme Kaffeebecher im modernen Stil",
+     "Acme original USB Type C charging cable 2m", "Acme one touch start coffee maker",
+     "Acme jacket with quilted lining"],
+)  # fmt: skip
+def test_ordinary_words_that_brands_are_made_of_do_not_block(
+    ws: Path, tmp_path: Path, title: str
+) -> None:
+    code, data = check(ws, str(listing(tmp_path, title=title, brand="Acme")))
+    assert code == 0, only(data)["problems"]
+
+
+def test_every_device_after_for_is_a_mention(ws: Path, tmp_path: Path) -> None:
+    path = listing(tmp_path, title="Acme stylus for iPad 2, iPhone and Samsung Galaxy",
+                   brand="Acme")  # fmt: skip
+    code, data = check(ws, str(path))
+    found = problems(only(data), "third_party_mark")
+    assert code == 0 and {p["detail"]["mark"] for p in found} == {"iPad", "iPhone", "Samsung"}
+    assert all(p["severity"] == "warn" for p in found)
+
+
+def test_brands_by_their_other_names(ws: Path, tmp_path: Path) -> None:
+    for title in ("耐克 运动鞋 男款", "Northface down jacket"):
+        code, data = check(ws, str(listing(tmp_path, title=title, brand="Acme")))
+        assert code == 1 and problems(only(data), "third_party_mark"), title
 
 
 # -- banned terms ------------------------------------------------------------------------------
@@ -515,7 +544,87 @@ def test_exit_codes(ws: Path, tmp_path: Path) -> None:
     assert code == 2 and "nowhere" in err
 
 
+def test_workbooks_with_several_sheets(ws: Path, tmp_path: Path) -> None:
+    book = Workbook()
+    book.active.title = "Instructions"
+    book.active.append(["Fill in the Template sheet."])
+    template = book.create_sheet("Template")
+    template.append(["item_sku", "item_name", "brand_name"])
+    template.append(["T1", "Acme replica watch", "Acme"])
+    example = book.create_sheet("Example")
+    example.append(["item_sku", "item_name", "brand_name"])
+    example.append(["E1", "Example Nike shoes", "Nike"])
+    book.save(tmp_path / "flat.xlsm")
+    code, data = check(ws, str(tmp_path / "flat.xlsm"))
+    assert code == 1 and [r["id"] for r in data["listings"]] == ["T1"]
+    assert only(data)["source"].endswith("flat.xlsm[Template]")
+
+
+def test_an_open_quote_is_reported_and_the_rows_above_are_checked(ws: Path, tmp_path: Path) -> None:
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text(
+        HEADER
+        + "A,Acme replica watch,Acme,Steel.,,\n"
+        + 'B,"Acme mug,Acme,Cup.,,\nC,Acme cup,Acme,,,\n',
+        "utf-8",
+    )
+    code, data = check(ws, str(sheet))
+    assert code == 2
+    verdicts = [(r["id"], r["verdict"]) for r in data["listings"]]
+    assert verdicts[0] == ("A", "block") and verdicts[-1][1] == "error"
+    assert "quote left open" in problems(data["listings"][-1], "input")[0]["reason"]
+
+
+def test_a_huge_cell_is_cut_not_fatal(ws: Path, tmp_path: Path) -> None:
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text(HEADER + f"A,Acme mug,Acme,{'x' * 1_200_000},,\nB,Acme replica bag,Acme,,,\n")
+    code, data = check(ws, str(sheet))
+    assert [(r["id"], r["verdict"]) for r in data["listings"]] == [("A", "ok"), ("B", "block")]
+    assert code == 1
+
+
+def test_platform_and_territory_columns(ws: Path, tmp_path: Path) -> None:
+    sheet = tmp_path / "sheet.csv"
+    title = "Acme hoodie " + "warm soft fleece pullover " * 4
+    sheet.write_text(
+        "sku,title,brand,platform,country,images\n"
+        f"A,{title.strip()},Acme,eBay.co.uk,UK,{PHOTOS / 'mj06-blue_back.jpg'}\n"
+        f"B,Acme hoodie,Acme,Nowhere Mall,US,\n",
+        "utf-8",
+    )
+    code, data = check(ws, str(sheet))
+    a, b = data["listings"]
+    assert a["platform"] == "ebay.co.uk" and any(
+        p["detail"].get("rule") == "title-length" for p in problems(a, "listing_rule")
+    )
+    # the licence covers Amazon in the US and EU: not eBay in Great Britain
+    [photo] = problems(a, "image_source")
+    assert photo["severity"] == "block" and "not ebay" in photo["reason"]
+    assert "not GB" in photo["reason"]
+    assert b["verdict"] == "error" and "nowhere mall" in problems(b, "input")[0]["reason"]
+    assert code == 2
+
+
+def test_a_licence_that_cannot_be_checked_says_so(ws: Path, tmp_path: Path) -> None:
+    text = ws.read_text("utf-8").replace('platform = "amazon"  ', 'platform = ""  ', 1)
+    text = text.replace('territories = ["US"]  ', "territories = []  ", 1)
+    ws.write_text(text, "utf-8")
+    path = listing(tmp_path, title="Acme jacket", brand="Acme",
+                   images=[str(PHOTOS / "mj06-blue_back.jpg")])  # fmt: skip
+    code, data = check(ws, str(path))
+    [p] = problems(only(data), "image_source")
+    assert code == 0 and p["severity"] == "info" and "name the territory" in p["reason"]
+
+
 # -- outputs -----------------------------------------------------------------------------------
+
+
+def test_control_characters_never_reach_the_terminal(ws: Path, tmp_path: Path) -> None:
+    path = listing(tmp_path, sku="E\x1b[2J", title="Gucci\x1b[8m hidden replica \u202e",
+                   images=["\x1b]0;pwned\x07x.jpg"])  # fmt: skip
+    code, out, _ = run(CliRunner(), ws, "check", str(path))
+    assert code == 2 and "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    assert "\\x1b" in out
 
 
 def test_table_and_html_report_escape_listing_text(ws: Path, tmp_path: Path) -> None:
@@ -545,7 +654,7 @@ def test_assets_licences_lists_those_ending_soon(ws: Path) -> None:
     assert names == {"Studio Expired", "Studio Germany", "Studio Valid", "Kestrelle Ltd"}
     ws_ = open_workspace(ws)
     try:
-        soon = checkcli.licences(ws_.db, 40, today=dt.date(2029, 12, 1))
+        soon = checkcli.licences(ws_.db, 40, today=dt.date.fromisoformat(LATER) - dt.timedelta(30))
     finally:
         ws_.close()
     assert {r["licensor"] for r in soon} == {
