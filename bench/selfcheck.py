@@ -156,7 +156,7 @@ class Brands:
     @classmethod
     def load(cls, path: Path) -> Brands:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-        names = [b for k, v in data.items() if k != "ambiguous" for b in v["brands"]]
+        names = [b for v in data.values() for b in v.get("brands", ())]
         brands = cls(names, set(data["ambiguous"]["names"]))
         for b in names:
             brands.forms.append((b, norm(b)))

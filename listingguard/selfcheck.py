@@ -673,11 +673,9 @@ class Checker:
         ]
         total = len(TOKEN.findall(text)) or 1
         for m in self.their_copy.find(text, min_score=0.0):
-            sentences = [
-                s
-                for s in m.detail["sentences"]
-                if not any(a < s["span"][1] and s["span"][0] < b for a, b in own_spans)
-            ]
+            # A sentence that is mostly the seller's own registered copy is not copied from them
+            # (a two-word bullet of the owner's, "Hand pump.", inside it is not enough).
+            sentences = [s for s in m.detail["sentences"] if not _mostly_in(s["span"], own_spans)]
             copied = sum(len(TOKEN.findall(text[s["span"][0] : s["span"][1]])) for s in sentences)
             if copied < MIN_COPIED_WORDS:
                 continue
@@ -704,6 +702,13 @@ class Checker:
                          "sentences": shown})
             ]  # fmt: skip
         return []
+
+
+def _mostly_in(span: Sequence[int], spans: Sequence[Sequence[int]]) -> bool:
+    """Whether at least half of ``span`` lies inside ``spans``."""
+    start, end = span
+    inside = sum(max(0, min(end, b) - max(start, a)) for a, b in spans)
+    return end > start and inside * 2 >= end - start
 
 
 def _disguise_text(m: TextMatch) -> str:
