@@ -118,6 +118,8 @@ class Report:
     problems: list[Problem]
     photos: list[Photo]
     errors: list[str] = field(default_factory=list)  # what of the listing could not be read
+    platform: str = ""  # whose rules it was checked against ("" none)
+    territories: tuple[str, ...] = ()  # where it was held to sell
 
     @property
     def verdict(self) -> str:
@@ -137,8 +139,8 @@ class Report:
             "id": d.id,
             "title": d.title,
             "brand": d.brand,
-            "platform": d.platform,
-            "territories": list(d.territories),
+            "platform": self.platform,
+            "territories": list(self.territories),
             "verdict": self.verdict,
             "problems": [p.as_dict() for p in self.problems],
             "images": [_photo_json(p) for p in self.photos],
@@ -402,7 +404,7 @@ class Checker:
             )  # fmt: skip
         order = {s: i for i, s in enumerate(SEVERITIES)}
         problems.sort(key=lambda p: order[p.severity])
-        return Report(d, problems, photos, errors)
+        return Report(d, problems, photos, errors, platform, tuple(territories))
 
     # -- marks ------------------------------------------------------------------------------
 

@@ -594,8 +594,10 @@ def test_platform_and_territory_columns(ws: Path, tmp_path: Path) -> None:
     )
     code, data = check(ws, str(sheet))
     a, b = data["listings"]
-    assert a["platform"] == "ebay.co.uk" and any(
-        p["detail"].get("rule") == "title-length" for p in problems(a, "listing_rule")
+    assert (
+        a["platform"] == "ebay"
+        and a["territories"] == ["GB"]
+        and any(p["detail"].get("rule") == "title-length" for p in problems(a, "listing_rule"))
     )
     # the licence covers Amazon in the US and EU: not eBay in Great Britain
     [photo] = problems(a, "image_source")
