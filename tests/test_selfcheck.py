@@ -304,6 +304,30 @@ def test_photo_taken_from_another_sellers_listing_blocks(ws: Path, tmp_path: Pat
     assert row["url"] in p["reason"] and row["seller_name"] in p["reason"]
 
 
+def test_a_photo_of_the_owners_own_shop_is_the_owners(ws: Path, tmp_path: Path) -> None:
+    """With no registered photo to match, a photo the owner's shop (an authorised seller)
+    shows is still the owner's, not "taken from" a copier that shows it too."""
+    ws_ = open_workspace(ws)
+    try:
+        row = next(ws_.db.query(
+            "SELECT c.warc_file, c.warc_offset FROM listings l "
+            "JOIN listing_images li ON li.listing_id = l.id "
+            "JOIN images i ON i.sha256 = li.image_sha256 JOIN captures c ON c.id = i.capture_id "
+            "WHERE l.seller_name = 'Luma Official Store' LIMIT 1"
+        ))  # fmt: skip
+        data = read_payload(ws_.config.workspace.evidence / row["warc_file"], row["warc_offset"])[1]
+        ids = [str(r["id"]) for r in ws_.db.query("SELECT id FROM assets WHERE kind = 'image'")]
+    finally:
+        ws_.close()
+    code, out, err = run(CliRunner(), ws, "assets", "remove", *ids)
+    assert code == 0, out + err
+    (tmp_path / "shop.jpg").write_bytes(data)
+    path = listing(tmp_path, title="Luma hoodie", brand="Luma", images=["shop.jpg"])
+    report = only(check(ws, str(path))[1])
+    assert _photo(report)["source"] == "owned", report["images"]
+    assert _photo(report)["match"]["listing"]["seller_name"] == "Luma Official Store"
+
+
 @pytest.mark.parametrize(
     ("photo", "args", "expected"),
     [("mh04-green_back.jpg", ("--platform", "amazon", "--territory", "US"), "expired on 2025-06-30"),
