@@ -147,9 +147,8 @@ def assets_licences(days: int, show_all: bool, config_path: Path, as_json: bool)
 def licences(db: Any, days: int | None, today: dt.date | None = None) -> list[dict[str, Any]]:
     """Licensed assets in service with their terms and days left; within ``days`` if given."""
     today = today or dt.date.today()
-    rows = [r for r in store.list_assets(db, rights="licensed")]
     out_rows = []
-    for r in rows:
+    for r in store.list_assets(db, rights="licensed"):
         ends = r["licence_expires"]
         left = (dt.date.fromisoformat(ends) - today).days if ends else None
         if days is not None and (left is None or left > days):
