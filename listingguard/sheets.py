@@ -328,11 +328,11 @@ def _table(
                 for name, where in found.items()
             }
             draft = _draft(values, source, n, base)
+            if problem:
+                draft.errors.append(problem)  # before joining: a broken row never joins
             if previous is not None and _continues(previous, draft):
                 previous.images += draft.images  # Shopify: one row per further photo
                 continue
-            if problem:
-                draft.errors.append(problem)
             if not draft.title:
                 draft.errors.append("no title in this row")
             if previous is not None:

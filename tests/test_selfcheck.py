@@ -451,6 +451,12 @@ def test_platform_title_length_and_config_rules(ws: Path, tmp_path: Path) -> Non
     found = problems(only(check(ws, str(path), "--platform", "amazon")[1]), "listing_rule")
     assert any(p["detail"]["rule"] == "title-length" for p in found)
 
+    # a platform of the user's own, known only from config.toml
+    ws.write_text(text + "\n[selfcheck.rules.myshop]\ntitle_max = 30\n", "utf-8")
+    code, data = check(ws, str(path), "--platform", "myshop")
+    found = problems(only(data), "listing_rule")
+    assert code == 0 and any(p["detail"]["rule"] == "title-length" for p in found)
+
 
 # -- formats -----------------------------------------------------------------------------------
 
@@ -503,6 +509,18 @@ def test_shopify_rows_of_further_photos_join_their_product(ws: Path, tmp_path: P
     code, data = check(ws, str(sheet))
     report = only(data)
     assert [i["source"] for i in report["images"]] == ["owned", "third_party"] and code == 1
+
+
+def test_a_broken_photo_row_is_reported_not_joined(ws: Path, tmp_path: Path) -> None:
+    """A Shopify photo row whose bytes do not decode is an error of its own, never lost."""
+    sheet = tmp_path / "products_export.csv"
+    sheet.write_bytes(
+        b"Handle,Title,Vendor,Image Src\nacme-hoodie,Acme hoodie,Acme,\nacme-hoodie,,,caf\xe9.jpg\n"
+    )
+    code, data = check(ws, str(sheet))
+    rows = {r["row"]: r for r in data["listings"]}
+    assert code == 2 and set(rows) == {2, 3} and rows[3]["verdict"] == "error"
+    assert "byte 0xe9" in problems(rows[3], "input")[0]["reason"]
 
 
 def test_malformed_sheets_are_reported_per_row(ws: Path, tmp_path: Path) -> None:
