@@ -18,7 +18,6 @@ from listingguard.cli import assets, cli, config_option, err, json_option, out, 
 from listingguard.selfcheck import Checker, exit_code
 from listingguard.sheets import read
 from listingguard.workspace import open_workspace
-from matcher.listingrules import ListingRules
 
 
 @cli.command()
@@ -79,16 +78,14 @@ def check(
                 f"{bad[0]!r} is not an ISO 3166-1 country code (US, DE, GB, ...)",
                 param_hint="--territory",
             )
-        rules = ListingRules.default()
         given = platform or ws.config.selfcheck.platform
-        where = "--platform" if platform else f"selfcheck.platform in {ws.config.path}"
-        resolved = rules.resolve(given) if given else ""
-        if resolved is None:
-            raise click.BadParameter(
-                f"{given!r} is not one of {', '.join(rules.names())}", param_hint=where
-            )
-        checker = Checker(ws, platform=resolved, territories=territories,
+        checker = Checker(ws, platform=given, territories=territories,
                           on=on.date() if on else None)  # fmt: skip
+        # The checker's rules hold the user's platforms of [selfcheck.rules] too.
+        if given and checker.rules.resolve(given) is None:
+            where = "--platform" if platform else f"selfcheck.platform in {ws.config.path}"
+            names = ", ".join(checker.rules.names())
+            raise click.BadParameter(f"{given!r} is not one of {names}", param_hint=where)
         drafts = list(read(listings, ws.config.selfcheck.columns, encoding))
         with imaging.workers() as executor:
             reports = list(checker.check_all(drafts, executor, keep_images=html_path is not None))
