@@ -338,46 +338,14 @@ def register_extras(w: Workspace, data: Path, rng: random.Random) -> Extras:
             raise ValueError(f"{p} is already an owned asset of the demo")
     ws = w.path
     cli("assets", "add", *map(str, extras.third_party), "--rights", "third_party", ws=ws)
-    licensed = ["--rights", "licensed", "--licensor", "Studio X"]
-    cli(
-        "assets",
-        "add",
-        *map(str, extras.expired),
-        *licensed,
-        "--territory",
-        "US",
-        "--platform",
-        "amazon",
-        "--expires",
-        "2025-06-30",
-        ws=ws,
-    )
-    cli(
-        "assets",
-        "add",
-        *map(str, extras.de_only),
-        *licensed,
-        "--territory",
-        "DE",
-        "--platform",
-        "amazon",
-        "--expires",
-        "2030-01-01",
-        ws=ws,
-    )
-    cli(
-        "assets",
-        "add",
-        *map(str, extras.valid),
-        *licensed,
-        "--territory",
-        "US",
-        "--platform",
-        "amazon",
-        "--expires",
-        "2030-01-01",
-        ws=ws,
-    )
+    licensed = ["--rights", "licensed", "--licensor", "Studio X", "--platform", "amazon"]
+    for files, territory, expires in (
+        (extras.expired, "US", "2025-06-30"),
+        (extras.de_only, "DE", "2030-01-01"),
+        (extras.valid, "US", "2030-01-01"),
+    ):
+        cli("assets", "add", *map(str, files), *licensed, "--territory", territory,
+            "--expires", expires, ws=ws)  # fmt: skip
     cli("assets", "add", "--kind", "mark", "--rights", "third_party", COMPETITOR_MARK, ws=ws)
     return extras
 

@@ -78,6 +78,18 @@ def _confirm(runner: CliRunner, config: Path, ids: list[int]) -> None:
     assert code == 0, out + err
 
 
+def _approved_image_notice(runner: CliRunner, config: Path) -> tuple[int, str]:
+    """One confirmed demo-html photo finding drafted (without a pack) and approved: the
+    finding's id and the notice's."""
+    ids = _findings(config, kind="image_copy", marketplace="demo-html")[:1]
+    _confirm(runner, config, ids)
+    assert run(runner, config, "takedown", "draft", str(ids[0]), "--no-pack")[0] == 0
+    (n,) = _rows(config, "SELECT id FROM notices")
+    nid = str(n["id"])
+    assert run(runner, config, "takedown", "approve", nid, "--by", "J")[0] == 0
+    return ids[0], nid
+
+
 def test_only_confirmed_and_never_authorised(runner: CliRunner, ws_dir: Path) -> None:
     config = ws_dir / "config.toml"
     new = _findings(config, kind="trademark", marketplace="demo-jsonld")[:1]
@@ -340,19 +352,14 @@ def test_business_days_across_a_weekend() -> None:
 
 def test_relisting_links_to_the_old_case(runner: CliRunner, ws_dir: Path) -> None:
     config = ws_dir / "config.toml"
-    ids = _findings(config, kind="image_copy", marketplace="demo-html")[:1]
-    _confirm(runner, config, ids)
-    assert run(runner, config, "takedown", "draft", str(ids[0]), "--no-pack")[0] == 0
-    (n,) = _rows(config, "SELECT id FROM notices")
-    nid = str(n["id"])
-    assert run(runner, config, "takedown", "approve", nid, "--by", "J")[0] == 0
+    fid, nid = _approved_image_notice(runner, config)
     assert run(runner, config, "takedown", "mark", nid, "submitted", "--on", "2026-11-01")[0] == 0
     assert run(runner, config, "takedown", "mark", nid, "removed")[0] == 0
     old = _rows(
         config,
         "SELECT l.*, f.asset_id, f.kind FROM findings f JOIN listings l ON l.id = f.listing_id "
         "WHERE f.id = ?",
-        (ids[0],),
+        (fid,),
     )[0]
     ws = open_workspace(config)
     with store.transaction(ws.db) as db:
@@ -588,11 +595,7 @@ def test_a_broken_user_template_is_a_clear_error_and_leaves_nothing(
 
 def test_dates_and_restored_cases(runner: CliRunner, ws_dir: Path) -> None:
     config = ws_dir / "config.toml"
-    ids = _findings(config, kind="image_copy", marketplace="demo-html")[:1]
-    _confirm(runner, config, ids)
-    assert run(runner, config, "takedown", "draft", str(ids[0]), "--no-pack")[0] == 0
-    nid = str(_rows(config, "SELECT id FROM notices")[0]["id"])
-    assert run(runner, config, "takedown", "approve", nid, "--by", "J")[0] == 0
+    _, nid = _approved_image_notice(runner, config)
     code, out, err = run(runner, config, "takedown", "mark", nid, "submitted", "--on", "2999-01-01")
     assert code == 2 and "future" in out + err
     assert run(runner, config, "takedown", "mark", nid, "submitted", "--on", "2026-11-02")[0] == 0
@@ -623,11 +626,7 @@ def test_a_removed_listing_seen_live_again_reopens_its_case(
     runner: CliRunner, ws_dir: Path
 ) -> None:
     config = ws_dir / "config.toml"
-    ids = _findings(config, kind="image_copy", marketplace="demo-html")[:1]
-    _confirm(runner, config, ids)
-    assert run(runner, config, "takedown", "draft", str(ids[0]), "--no-pack")[0] == 0
-    nid = str(_rows(config, "SELECT id FROM notices")[0]["id"])
-    assert run(runner, config, "takedown", "approve", nid, "--by", "J")[0] == 0
+    fid, nid = _approved_image_notice(runner, config)
     assert run(runner, config, "takedown", "mark", nid, "submitted", "--on", "2026-11-02")[0] == 0
     assert run(runner, config, "takedown", "mark", nid, "removed", "--on", "2026-11-03")[0] == 0
     ws = open_workspace(config)
@@ -637,7 +636,7 @@ def test_a_removed_listing_seen_live_again_reopens_its_case(
         db.execute(
             "UPDATE listings SET status = 'active', last_seen = ? WHERE id = "
             "(SELECT listing_id FROM findings WHERE id = ?)",
-            [later, ids[0]],
+            [later, fid],
         )
     (case_id,) = casework.back_online(ws.db)
     ws.close()
