@@ -376,6 +376,33 @@ def _view(f: dict[str, Any], listing: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def evidence_views(
+    ws: Workspace, finding_ids: list[int], *, max_side: int = 480
+) -> list[dict[str, Any]]:
+    """Each finding as a pack's summary shows it, without writing a pack: its listing, the
+    registered photo beside the listing image with the region outlined (``thumb``, a data URI;
+    ``jpeg``, the bytes) or the listing text with the match marked (``excerpt``), and ``notes``
+    on evidence that could not be shown. The review page and the sweep report show this, so a
+    reviewer sees what a platform would be sent; evidence that fails its check is a note there,
+    not an error, since nothing is being sent yet. NotFound names an unknown finding id."""
+    views = []
+    for f in _findings(ws.db, list(dict.fromkeys(int(i) for i in finding_ids))):
+        g = _Gather(ws)
+        listing = ws.db["listings"].get(f["listing_id"])
+        view = {**_view(f, listing), "thumb": None, "jpeg": None, "excerpt": None}
+        try:
+            if f["kind"] == "image_copy":
+                _, view["jpeg"] = image_evidence(g, f, listing["url"])
+            else:
+                _, view["excerpt"] = text_evidence(g, f, listing, g.pages(f["listing_id"]))
+        except EvidenceChanged as exc:
+            g.notes.append(f"finding {f['id']}: {exc}")
+        if view["jpeg"]:
+            view["thumb"] = packhtml.data_uri(view["jpeg"], max_side)
+        views.append({**view, "notes": g.notes})
+    return views
+
+
 # -- the pack -------------------------------------------------------------------------------------
 
 
