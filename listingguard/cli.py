@@ -938,10 +938,12 @@ def demo(directory: Path | None, as_json: bool) -> None:
     out.print("     listingguard check drafts/listings.csv --html drafts/report.html")
     out.print("     listingguard match image listings-sample/*.jpg")
     out.print('     listingguard match text "L u m a hoodie" "N1ce Lumа tee" --json')
+    out.print("     listingguard review      # triage the findings in your browser")
+    out.print(f"\nSweep report: {escape(summary['sweep']['report'])}")
 
 
 # The sweep pipeline's commands live in their own module and register on import.
-from listingguard import checkcli, sweepcli, takedowncli  # noqa: E402, F401
+from listingguard import checkcli, schedulecli, sweepcli, takedowncli  # noqa: E402, F401
 
 
 def main() -> None:

@@ -351,6 +351,9 @@ class Schedule:
     sweep: str = option("0 */6 * * *", check=_cron)
     recheck: str = option("30 6 * * *", check=_cron)
     digest: str = option("0 7 * * *", check=_cron)
+    # A run the scheduler could not start within this many seconds of its time (it was down,
+    # or another job held the store) is recorded as missed; the next one comes as scheduled.
+    misfire_grace: int = option(3600, check=_count(1, 7 * 86_400))
 
 
 @dataclass(frozen=True)

@@ -264,6 +264,23 @@ CREATE INDEX relistings_listing ON relistings (listing_id);
 """
 
 
+M007_SCHEDULE = """
+-- The scheduler's memory: each job's last run (its scheduled fire time, so a restarted
+-- scheduler neither repeats it nor skips one missed while it was down) and its next.
+CREATE TABLE schedule_runs (
+    job TEXT PRIMARY KEY,
+    fire_time TEXT NOT NULL,
+    status TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    succeeded_at TEXT,
+    error TEXT,
+    next_run_at TEXT,
+    runs INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     M001_CATALOGUE,
     M002_SWEEPS_AND_FINDINGS,
@@ -271,5 +288,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     M004_FINGERPRINTS,
     M005_CRAWL_EVIDENCE,
     M006_CASES,
+    M007_SCHEDULE,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -3,7 +3,8 @@
 Every stage reads its work from the store and writes its results there, so a sweep killed at
 any point is resumed by running it again: a marketplace whose sweep row is still ``running``
 is crawled again under the same sweep (skipping the listing pages already stored), and the
-matching stage picks up the listings and images not yet done.
+matching stage picks up the listings and images not yet done. A sweep asked to stop (the
+scheduler's SIGTERM) asks its crawl to stop, which leaves it resumable in the same way.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,6 +48,7 @@ class SweepResult:
     crawls: list[CrawlResult]
     stage: findings.StageResult
     counts: dict[str, dict[str, Any]]
+    stopped: bool = False
 
     def summary(self) -> dict[str, Any]:
         """The sweep as plain data: per marketplace, then the matching stage."""
@@ -68,6 +71,7 @@ class SweepResult:
             "new_findings": self.stage.new_findings,
             "updated_findings": self.stage.updated_findings,
             "authorised_findings": self.stage.authorised,
+            "stopped": self.stopped,
         }
 
 
@@ -133,10 +137,13 @@ def crawl_process(
     mode: list[str],
     log_path: Path,
     on_poll: Callable[[], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """Run ``python -m listingguard.crawl`` for one marketplace (a sweep crawl or a recheck,
     by ``mode``) in a subprocess, as Twisted's reactor runs once per process; its exit code and
-    the summary line it prints. ``on_poll`` runs while it works."""
+    the summary line it prints. ``on_poll`` runs while it works; once ``stop`` is set the crawl
+    is asked to stop (one SIGTERM: Scrapy finishes the requests in flight, and the crawl is
+    resumable)."""
     command = [
         sys.executable, "-m", "listingguard.crawl", "--config", str(Path(config.path).resolve()),
         "--marketplace", name, *mode,
@@ -154,10 +161,14 @@ def crawl_process(
             env=env,
             start_new_session=True,
         )
+        asked = False
         try:
             while proc.poll() is None:
                 if on_poll:
                     on_poll()
+                if stop is not None and stop.is_set() and not asked:
+                    proc.send_signal(signal.SIGTERM)
+                    asked = True
                 time.sleep(POLL_S)
         except BaseException:
             proc.send_signal(signal.SIGTERM)
@@ -182,11 +193,12 @@ def crawl(
     name: str,
     sweep_id: int,
     on_progress: Callable[[dict[str, int]], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> tuple[int, dict[str, Any], Path]:
     """Run one marketplace's crawl in a subprocess; (exit code, its summary, its log file)."""
     log_path = config.workspace.reports / "logs" / f"sweep-{sweep_id}-{safe_name(name)}.log"
     poll = (lambda: on_progress(sweep_counts(db, sweep_id))) if on_progress else None
-    code, summary = crawl_process(config, name, ["--sweep", str(sweep_id)], log_path, poll)
+    code, summary = crawl_process(config, name, ["--sweep", str(sweep_id)], log_path, poll, stop)
     if on_progress:
         on_progress(sweep_counts(db, sweep_id))
     return code, summary, log_path
@@ -198,12 +210,19 @@ def run(
     only: str | None = None,
     display: Display | None = None,
     workers: int | None = None,
+    stop: threading.Event | None = None,
 ) -> SweepResult:
-    """Crawl, then match; resumes whatever an interrupted sweep left."""
+    """Crawl, then match; resumes whatever an interrupted sweep left.
+
+    Once ``stop`` is set the crawl running is asked to stop, no other starts and matching is
+    left to the next sweep (it resumes there), so a stop takes seconds, not a matching stage.
+    """
     display = display or Display()
     names = marketplaces_to_sweep(config, only)
     crawls: list[CrawlResult] = []
     for name in names:
+        if stop is not None and stop.is_set():
+            break
         sweep_id, state = open_sweep(db, name)
         if state == "matching":  # crawled before an interruption: straight to matching
             row = db["sweeps"].get(sweep_id)
@@ -212,12 +231,17 @@ def run(
             continue
         display.crawl_started(name, state == "running")
         code, summary, log = crawl(
-            config, db, name, sweep_id, lambda c, n=name: display.crawl_progress(n, c)
+            config, db, name, sweep_id, lambda c, n=name: display.crawl_progress(n, c), stop
         )
         result = CrawlResult(name, sweep_id, state == "running", code, summary, log)
         crawls.append(result)
         _crawled(db, result)
         display.crawl_finished(result)
+    if stop is not None and stop.is_set():
+        counts = {
+            c.marketplace: sweep_counts(db, c.sweep_id) | {"status": "stopped"} for c in crawls
+        }
+        return SweepResult(crawls, findings.StageResult(), counts, stopped=True)
     sweep_ids = {c.marketplace: c.sweep_id for c in crawls}
     n_images, n_listings = findings.pending(db)
     display.stage_started(n_images, n_listings)

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from listingguard import evidence as evidence_mod
 from listingguard import findings as findings_mod
+from listingguard import jobs
 from listingguard import sweep as sweep_mod
 from listingguard.cli import _printable, cli, config_option, err, json_option, out, print_json
 from listingguard.errors import ListingGuardError
@@ -102,6 +103,11 @@ def print_sweep(summary: dict[str, Any]) -> None:
             )
         if m.get("status") == "failed":
             err.print(f"{escape(m['marketplace'])}: the crawl failed; see {escape(m['log'] or '')}")
+    for d in summary.get("alerts", []):
+        if not d["ok"]:
+            err.print(f"alert by {d['channel']} not delivered: {escape(d['error'] or '')}")
+    if summary.get("report"):
+        out.print(f"Report: {escape(summary['report'])}")
 
 
 @contextmanager
@@ -186,7 +192,7 @@ def sweep(only: str | None, quiet: bool, config_path: Path, as_json: bool) -> No
         else:
             with sweep_progress() as display:
                 result = sweep_mod.run(ws.config, ws.db, only, display)
-        summary = result.summary()
+        summary = jobs.after_sweep(ws, result.summary())
     finally:
         ws.close()
     if as_json:

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from listingguard import config as config_mod
-from listingguard import sweep
+from listingguard import jobs, sweep
 from listingguard.demo.market import DemoMarket
 from listingguard.workspace import Workspace
 
@@ -86,8 +86,9 @@ def run(workspace: Workspace, catalogue: Path, display: sweep.Display | None = N
         point_at(workspace.config.path, market.base_url)
         config = config_mod.load(workspace.config.path)
         result = sweep.run(config, workspace.db, None, display)
+        summary = jobs.after_sweep(Workspace(config, workspace.db), result.summary())
         return {
             "market": market.base_url,
-            "sweep": result.summary(),
+            "sweep": summary,
             "grade": grade(workspace.db, market.truth),
         }

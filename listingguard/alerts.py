@@ -1,0 +1,574 @@
+"""Alerts: what a sweep found, and the daily digest, sent by email and to a JSON webhook.
+
+An alert is built from the store (``sweep_alert``, ``digest_alert``) as plain data, then
+``send`` delivers it on every enabled channel. Scraped text (titles, sellers) is hostile: it is
+stripped of control characters before it is shown, escaped in HTML, and never put in a header.
+Delivery never raises: a sweep must not fail because the mail server is down.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import html
+import http.client
+import json
+import logging
+import smtplib
+import ssl
+import time
+import unicodedata
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlite_utils import Database
+
+from listingguard import __version__
+from listingguard.config import Config
+from listingguard.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+TOP = 10  # findings an alert lists; the report has the rest
+DUE_DAYS = 3  # a case deadline this close (or past) is called out in the digest
+TIMEOUT_S = 30.0
+MAX_FIELD = 300  # characters of one scraped string an alert shows
+MAX_RETRY_AFTER_S = 60.0  # the longest a webhook's Retry-After may make a sweep wait
+SEVERITIES = ("low", "medium", "high")
+RANK = {s: i for i, s in enumerate(SEVERITIES)}
+OUTCOMES = ("removed", "rejected", "countered", "restored", "relisted")
+# A severity other than medium or high (or none) ranks as low.
+_RANK_SQL = "(CASE f.severity WHEN 'high' THEN 2 WHEN 'medium' THEN 1 ELSE 0 END)"
+_BIDI = dict.fromkeys(
+    map(ord, "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+)
+_FINDINGS_SQL = (
+    f"SELECT f.id, f.kind, {_RANK_SQL} AS rank, f.score, f.explanation, l.title, l.url, "
+    "l.marketplace, COALESCE(NULLIF(l.seller_name, ''), l.seller_id) AS seller "
+    "FROM findings f JOIN listings l ON l.id = f.listing_id"
+)
+
+
+def clean(value: object) -> str:
+    """Scraped text made safe to show: no control characters (terminal escapes, the CR/LF that
+    would forge a header line), no bidi overrides, whitespace collapsed, at most MAX_FIELD long.
+
+    >>> clean("Bag\\r\\nBcc: x@evil\\x1b[2J")
+    'Bag Bcc: x@evil[2J'
+    """
+    text = "" if value is None else str(value)[: MAX_FIELD * 4]
+    text = "".join(
+        (" " if c.isspace() else "") if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c
+        for c in text.translate(_BIDI)
+    )
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_FIELD else text[: MAX_FIELD - 1] + "…"
+
+
+def _plain(value: object) -> str:
+    """Clean text that chat tools will not act on: no Slack ``<!here>`` or ``<url|link>``, no
+    ``@channel`` mention, no Markdown link or tracking image (``![x](http://...)``)."""
+    text = clean(value).replace("<", "‹").replace(">", "›").replace("](", "] (")
+    return text.replace("@", "@\u200b")
+
+
+def _finding(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "severity": SEVERITIES[row["rank"]],
+        "score": row["score"],
+        "title": clean(row["title"]),
+        "url": clean(row["url"]),
+        "marketplace": clean(row["marketplace"]),
+        "seller": clean(row["seller"]),
+        "explanation": clean(row["explanation"]),
+    }
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _by_severity(counts: dict[str, int]) -> str:
+    return ", ".join(f"{counts[s]} {s}" for s in reversed(SEVERITIES) if counts.get(s))
+
+
+def _link(url: object, title: object) -> str:
+    """An escaped link to a listing; a URL that is not http(s) (``javascript:``) is not linked."""
+    text = html.escape(clean(title) or clean(url))
+    href = clean(url)
+    if not href.lower().startswith(("http://", "https://")):
+        return text
+    return f'<a href="{html.escape(href)}">{text}</a>'
+
+
+@dataclass(frozen=True)
+class Alert:
+    """What to tell the team, as plain data; ``text`` and ``html`` render it."""
+
+    kind: str  # "sweep" or "digest"
+    subject: str
+    counts: dict[str, Any]
+    findings: list[dict[str, Any]]  # the top findings, at most TOP
+    report: str | None
+
+    def _summary(self) -> list[str]:
+        c = self.counts
+        if self.kind == "sweep":
+            lines = [f"New findings at or above {c['min_severity']} severity, by marketplace:"]
+            for m in c["marketplaces"]:
+                lines.append(
+                    f"  {_plain(m['marketplace'])} (sweep {m['sweep']}): {m['new_findings']} new"
+                    f" - {m['pages']} pages, {m['listings']} listings, {m['blocked']} blocked,"
+                    f" {m['errors']} errors, {_plain(m['status'])}"
+                )
+            return lines
+        since = c["since"] or "the first sweep"
+        new = f"Since {since}: {_plural(c['new_findings'], 'new finding')}"
+        if c["new_findings"]:
+            new += f" ({_by_severity(c['by_severity'])})"
+        due = f"Open cases: {c['open_cases']}; due within {DUE_DAYS} days or past:"
+        lines = [new, f"Awaiting review: {c['awaiting_review']}", due]
+        for d in c["cases_due"]:
+            lines.append(
+                f"  case {d['case']} (notice {d['notice']}, {_plain(d['platform'])},"
+                f" {d['status']}): deadline {d['deadline']}{' (past)' if d['overdue'] else ''}"
+            )
+        if not c["cases_due"]:
+            lines[-1] += " none"
+        outcomes = ", ".join(f"{s} {n}" for s, n in c["outcomes"].items())
+        lines.append(f"Takedown outcomes since {since}: {outcomes or 'none'}")
+        return lines
+
+    def text(self) -> str:
+        """The plain-text body (also the webhook's ``text``)."""
+        lines = [clean(self.subject), "", *self._summary()]
+        if self.findings:
+            lines += ["", "Top findings:"]
+        for i, f in enumerate(self.findings, 1):
+            lines += [
+                f"{i:>3}. [{f['severity']}] {f['kind']} {f['score']:.2f} (finding {f['id']}):"
+                f" {_plain(f['title'])}",
+                f"     {_plain(f['marketplace'])}, seller {_plain(f['seller']) or '-'}",
+                f"     {_plain(f['url'])}",
+                f"     {_plain(f['explanation'])}",
+            ]
+        if self.report:
+            lines += ["", f"Report: {_plain(self.report)}"]
+        return "\n".join(lines) + "\n"
+
+    def html(self) -> str:
+        """The HTML alternative of an email: the summary, then the findings as a table; every
+        string escaped."""
+        esc = html.escape
+        summary = "<br>\n".join(esc(line) for line in self._summary())
+        rows = "".join(
+            f"<tr><td>{esc(f['severity'])}</td><td>{esc(f['kind'])}</td>"
+            f"<td>{f['score']:.2f}</td><td>{_link(f['url'], f['title'])}</td>"
+            f"<td>{esc(clean(f['marketplace']))}</td><td>{esc(clean(f['seller']))}</td>"
+            f"<td>{esc(clean(f['explanation']))}</td></tr>\n"
+            for f in self.findings
+        )
+        table = (
+            "<table><tr><th>Severity</th><th>Kind</th><th>Score</th><th>Listing</th>"
+            f"<th>Marketplace</th><th>Seller</th><th>Why</th></tr>\n{rows}</table>\n"
+            if rows
+            else ""
+        )
+        report = f"<p>Report: {_link(self.report, self.report)}</p>\n" if self.report else ""
+        return (
+            f"<html><body><h2>{esc(clean(self.subject))}</h2>\n<p>{summary}</p>\n"
+            f"{table}{report}</body></html>\n"
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        """The webhook payload; ``text`` first, which Slack-style incoming webhooks show."""
+        return {
+            "text": self.text(),
+            "kind": self.kind,
+            "subject": self.subject,
+            "counts": self.counts,
+            "findings": self.findings,
+            "report": self.report,
+        }
+
+
+def sweep_alert(
+    db: Database, config: Config, summary: dict[str, Any], report: str | None
+) -> Alert | None:
+    """The new findings (status ``new``) of this sweep's sweep ids at or above
+    ``alerts.min_severity``; None when there are none, so nothing is sent."""
+    markets = [m for m in summary.get("marketplaces", []) if m.get("sweep") is not None]
+    if not markets:
+        return None
+    floor = RANK[config.alerts.min_severity]
+    ids = [m["sweep"] for m in markets]
+    where = f"f.status = 'new' AND f.sweep_id IN ({', '.join('?' * len(ids))}) AND {_RANK_SQL} >= ?"
+    per: dict[int, int] = {}
+    by_severity = dict.fromkeys(SEVERITIES[floor:][::-1], 0)
+    for sweep_id, rank, n in db.execute(
+        f"SELECT f.sweep_id, {_RANK_SQL}, COUNT(*) FROM findings f WHERE {where} GROUP BY 1, 2",
+        [*ids, floor],
+    ):
+        per[sweep_id] = per.get(sweep_id, 0) + n
+        by_severity[SEVERITIES[rank]] += n
+    total = sum(per.values())
+    if not total:
+        return None
+    top = db.query(
+        f"{_FINDINGS_SQL} WHERE {where} ORDER BY rank DESC, f.score DESC, f.id LIMIT {TOP}",
+        [*ids, floor],
+    )
+    counts = {
+        "new_findings": total,
+        "by_severity": by_severity,
+        "min_severity": config.alerts.min_severity,
+        "marketplaces": [
+            {
+                "marketplace": m["marketplace"],
+                "sweep": m["sweep"],
+                "new_findings": per.get(m["sweep"], 0),
+                **{k: m.get(k, 0) for k in ("pages", "listings", "blocked", "errors")},
+                "status": m.get("status", ""),
+            }
+            for m in markets
+        ],
+    }
+    with_some = sum(1 for m in counts["marketplaces"] if m["new_findings"])
+    subject = (
+        f"listingguard: {_plural(total, 'new finding')} ({_by_severity(by_severity)})"
+        f" on {_plural(with_some, 'marketplace')}"
+    )
+    return Alert("sweep", subject, counts, [_finding(r) for r in top], report)
+
+
+def digest_alert(
+    db: Database,
+    config: Config,
+    since: str | None,
+    report: str | None,
+    *,
+    today: dt.date | None = None,
+) -> Alert | None:
+    """The daily digest; None when there is nothing to say.
+
+    Counts every finding first seen since ``since`` (an ISO UTC time as ``store.now()`` writes
+    it; None: ever) but the authorised ones, by severity, and lists the top of those still
+    ``new`` at or above ``alerts.min_severity``; then the findings awaiting review, the open
+    cases and those whose deadline is within DUE_DAYS of ``today`` (UTC) or past, and the
+    takedown outcomes recorded since ``since``.
+    """
+    since = None if since is None else _store_time(since)
+    from listingguard import casework  # cases need the takedown side; sweep alerts do not
+    from listingguard.workspace import Workspace
+
+    after, args = ("AND f.first_seen >= ?", [since]) if since else ("", [])
+    by_severity = dict.fromkeys(reversed(SEVERITIES), 0)
+    for rank, n in db.execute(
+        f"SELECT {_RANK_SQL}, COUNT(*) FROM findings f WHERE f.status != 'authorised' {after} "
+        "GROUP BY 1",
+        args,
+    ):
+        by_severity[SEVERITIES[rank]] = n
+    floor = RANK[config.alerts.min_severity]
+    top = db.query(
+        f"{_FINDINGS_SQL} WHERE f.status = 'new' AND {_RANK_SQL} >= ? {after} "
+        f"ORDER BY rank DESC, f.score DESC, f.id LIMIT {TOP}",
+        [floor, *args],
+    )
+    findings = [_finding(r) for r in top]
+    awaiting = db.execute("SELECT COUNT(*) FROM findings WHERE status = 'new'").fetchone()[0]
+    ws = Workspace(config, db)
+    open_ids = {c["id"] for c in casework.open_cases(ws)}
+    day = today or dt.datetime.now(dt.UTC).date()
+    horizon = (day + dt.timedelta(days=DUE_DAYS)).isoformat()
+    due = [
+        {
+            "case": c["id"],
+            "notice": c["notice_id"],
+            "platform": clean(c["platform"]),
+            "status": c["status"],
+            "deadline": c["deadline"][:10],
+            "overdue": c["deadline"][:10] < day.isoformat(),
+        }
+        for c in casework.list_cases(ws)
+        if c["id"] in open_ids and c["deadline"] and c["deadline"][:10] <= horizon
+    ]
+    # An outcome is an event that changed its case's status; a recheck that could not tell
+    # records an event with the status unchanged.
+    outcomes = dict(
+        db.execute(
+            "SELECT status, COUNT(*) FROM (SELECT status, at, LAG(status) OVER "
+            "(PARTITION BY case_id ORDER BY at, id) AS before FROM case_events) "
+            f"WHERE before IS NOT status AND status IN ({', '.join('?' * len(OUTCOMES))}) "
+            f"{'AND at >= ?' if since else ''} GROUP BY status ORDER BY status",
+            [*OUTCOMES, *args],
+        ).fetchall()
+    )
+    new = sum(by_severity.values())
+    if not (new or awaiting or open_ids or outcomes):
+        return None
+    counts = {
+        "since": since,
+        "new_findings": new,
+        "by_severity": by_severity,
+        "min_severity": config.alerts.min_severity,
+        "awaiting_review": awaiting,
+        "open_cases": len(open_ids),
+        "cases_due": due,
+        "outcomes": outcomes,
+    }
+    subject = (
+        f"listingguard digest: {_plural(new, 'new finding')}, {awaiting} awaiting review, "
+        f"{_plural(len(open_ids), 'open case')} ({len(due)} due)"
+    )
+    return Alert("digest", subject, counts, findings, report)
+
+
+def _store_time(value: str) -> str:
+    """An ISO 8601 time in the store's one format (UTC, with a Z), so that it compares as text
+    with the store's timestamps; a time without an offset is taken as UTC."""
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"since: {value!r} is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- delivery ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How one channel went: ``attempts`` is 0 when the configuration stopped it first."""
+
+    channel: str  # "email" or "webhook"
+    ok: bool
+    attempts: int
+    error: str | None
+
+
+class _Failed(Exception):
+    """One attempt failed; ``retry`` when another attempt may succeed."""
+
+    def __init__(self, message: str, *, retry: bool, wait: float = 0.0) -> None:
+        super().__init__(message)
+        self.retry = retry
+        self.wait = wait
+
+
+Attempt = Callable[[], None]
+
+
+def send(
+    config: Config,
+    alert: Alert,
+    *,
+    retries: int = 3,
+    backoff: float = 2.0,
+    sleep: Callable[[float], Any] = time.sleep,
+) -> list[Delivery]:
+    """Deliver ``alert`` on every enabled channel; never raises.
+
+    A failure that may pass (a refused connection, an SMTP 4xx, an HTTP 429 or 5xx) is tried
+    again up to ``retries`` more times, waiting ``backoff``, then twice that, and so on; one
+    that will not (a configuration problem, a wrong password, no STARTTLS, another HTTP 4xx) is
+    not. Each failure is logged; one channel failing never stops the other.
+    """
+    out = []
+    if config.alerts.email.enabled:
+        out.append(_deliver("email", lambda: _email(config, alert), retries, backoff, sleep))
+    if config.alerts.webhook.enabled:
+        out.append(_deliver("webhook", lambda: _webhook(config, alert), retries, backoff, sleep))
+    return out
+
+
+def _deliver(
+    channel: str,
+    prepare: Callable[[], tuple[str, Attempt]],
+    retries: int,
+    backoff: float,
+    sleep: Callable[[float], Any],
+) -> Delivery:
+    """Prepare a channel (a configuration problem is not retried), then attempt, with backoff.
+
+    ``prepare`` returns where the alert goes, as it may be logged, and the attempt."""
+    try:
+        where, attempt = prepare()
+    except ConfigError as exc:
+        logger.warning("%s alert not sent: %s", channel, exc)
+        return Delivery(channel, False, 0, str(exc))
+    except Exception as exc:  # never raise: a sweep outlives its alert
+        logger.warning("%s alert not sent: %s", channel, type(exc).__name__)
+        return Delivery(channel, False, 0, f"unexpected error: {type(exc).__name__}")
+    most = max(retries, 0) + 1
+    for n in range(1, most + 1):
+        try:
+            attempt()
+        except _Failed as exc:
+            if not exc.retry or n == most:
+                logger.warning(
+                    "%s alert to %s not sent: %s (attempt %d of %d, %s)",
+                    channel, where, exc, n, most, "given up" if exc.retry else "not retried",
+                )  # fmt: skip
+                return Delivery(channel, False, n, str(exc))
+            wait = max(backoff * 2 ** (n - 1), exc.wait)
+            logger.warning(
+                "%s alert to %s failed: %s (attempt %d of %d); retrying in %.1f s",
+                channel, where, exc, n, most, wait,
+            )  # fmt: skip
+            sleep(wait)
+        else:
+            logger.info("%s alert sent to %s (attempt %d)", channel, where, n)
+            return Delivery(channel, True, n, None)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def email_message(config: Config, alert: Alert) -> EmailMessage:
+    """The alert as a message: plain text with an HTML alternative; headers from config only."""
+    conf = config.alerts.email
+    msg = EmailMessage()
+    msg["Subject"] = clean(alert.subject)
+    msg["From"] = conf.sender
+    msg["To"] = ", ".join(conf.recipients)
+    msg["Date"] = email.utils.format_datetime(dt.datetime.now(dt.UTC))
+    msg["Message-ID"] = email.utils.make_msgid(
+        "listingguard", domain=conf.sender.rpartition("@")[2]
+    )
+    msg.set_content(alert.text())
+    msg.add_alternative(alert.html(), subtype="html")
+    return msg
+
+
+def _email(config: Config, alert: Alert) -> tuple[str, Attempt]:
+    conf = config.alerts.email
+    tls = conf.starttls or conf.port == 465
+    if conf.username and not tls:
+        raise ConfigError(
+            str(config.path),
+            [
+                "alerts.email.username: a login needs starttls = true or port 465 "
+                "(the password would cross the network in clear)"
+            ],
+        )
+    password = (
+        config.secret(conf.password_env, "alerts.email.password_env") if conf.username else ""
+    )
+    msg = email_message(config, alert)
+
+    def attempt() -> None:
+        try:
+            if conf.port == 465 and not conf.starttls:
+                context = ssl.create_default_context()
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                    conf.host, conf.port, timeout=TIMEOUT_S, context=context
+                )
+            else:
+                smtp = smtplib.SMTP(conf.host, conf.port, timeout=TIMEOUT_S)
+            with smtp:
+                if conf.starttls:
+                    smtp.ehlo()
+                    if not smtp.has_extn("starttls"):
+                        raise _Failed("the server does not offer STARTTLS", retry=False)
+                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.ehlo()
+                if conf.username:
+                    smtp.login(conf.username, password)
+                smtp.send_message(msg, from_addr=conf.sender, to_addrs=list(conf.recipients))
+        except _Failed:
+            raise
+        except smtplib.SMTPAuthenticationError as exc:  # retrying could lock the account
+            raise _Failed(f"login refused: {_reply(exc)}", retry=False) from None
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            raise _Failed(
+                f"recipients refused: {', '.join(sorted(exc.recipients))}",
+                retry=any(400 <= code < 500 for code in codes),
+            ) from None
+        except smtplib.SMTPResponseException as exc:
+            raise _Failed(f"SMTP error: {_reply(exc)}", retry=400 <= exc.smtp_code < 500) from None
+        except ssl.SSLCertVerificationError as exc:
+            raise _Failed(
+                f"TLS certificate not trusted: {exc.verify_message}", retry=False
+            ) from None
+        except smtplib.SMTPServerDisconnected as exc:
+            raise _Failed(f"disconnected: {clean(exc)}", retry=True) from None
+        except smtplib.SMTPException as exc:  # e.g. no authentication method in common
+            raise _Failed(f"SMTP error: {clean(exc)}", retry=False) from None
+        except OSError as exc:  # refused, unreachable, timed out, TLS failed
+            reason = clean(exc) or type(exc).__name__
+            raise _Failed(f"connection failed: {reason}", retry=True) from None
+        except Exception as exc:  # a bug here must not take the sweep down with it
+            logger.debug("email alert: unexpected error", exc_info=True)
+            raise _Failed(f"unexpected error: {type(exc).__name__}", retry=False) from None
+
+    return f"{conf.host}:{conf.port}", attempt
+
+
+def _reply(exc: smtplib.SMTPResponseException) -> str:
+    message = exc.smtp_error
+    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
+    return f"{exc.smtp_code} {clean(text)}"
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A webhook that redirects is misconfigured; following it would turn the POST into a GET."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _webhook(config: Config, alert: Alert) -> tuple[str, Attempt]:
+    url = config.secret(config.alerts.webhook.url_env, "alerts.webhook.url_env")
+    problem = [f"alerts.webhook.url_env: {config.alerts.webhook.url_env} must hold an http(s) URL"]
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        raise ConfigError(str(config.path), problem) from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise ConfigError(str(config.path), problem)
+    if parts.scheme == "http" and host not in ("127.0.0.1", "::1", "localhost"):
+        logger.warning(
+            "webhook alert to %s over http: its token crosses the network in clear", host
+        )
+    body = json.dumps(alert.as_json(), ensure_ascii=False).encode("utf-8")
+    opener = urllib.request.build_opener(_NoRedirect)
+    headers = {"Content-Type": "application/json", "User-Agent": f"listingguard/{__version__}"}
+
+    def redact(reason: object) -> str:  # the URL's path and query carry the token
+        text = str(reason)
+        for secret in (url, parts.path, parts.query):
+            if secret and secret != "/":
+                text = text.replace(secret, "…")
+        return clean(text)
+
+    def attempt() -> None:
+        try:
+            request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+            with opener.open(request, timeout=TIMEOUT_S) as response:
+                response.read(65536)
+        except urllib.error.HTTPError as exc:
+            status, after = exc.code, (exc.headers or {}).get("Retry-After", "")
+            exc.close()
+            if status == 429 or status >= 500:
+                wait = min(float(after), MAX_RETRY_AFTER_S) if after.strip().isdigit() else 0.0
+                raise _Failed(f"HTTP {status}", retry=True, wait=wait) from None
+            raise _Failed(f"HTTP {status}", retry=False) from None
+        except urllib.error.URLError as exc:
+            raise _Failed(f"connection failed: {redact(exc.reason)}", retry=True) from None
+        except (OSError, http.client.HTTPException) as exc:
+            reason = redact(exc) or type(exc).__name__
+            raise _Failed(f"connection failed: {reason}", retry=True) from None
+        except Exception as exc:  # never a traceback: its message may hold the URL
+            raise _Failed(f"unexpected error: {type(exc).__name__}", retry=False) from None
+
+    return host, attempt
