@@ -15,7 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from listingguard import alerts, casework, report, runs, sweep
+from listingguard import alerts, casework, deliver, report, runs, sweep
 from listingguard.errors import ListingGuardError
 from listingguard.workspace import Workspace, open_workspace
 
@@ -31,7 +31,7 @@ def after_sweep(ws: Workspace, summary: dict[str, Any]) -> dict[str, Any]:
     path = report.write_report(ws, summary)
     summary = {**summary, "report": str(path)}
     alert = alerts.sweep_alert(ws.db, ws.config, summary, str(path))
-    sent = alerts.send(ws.config, alert) if alert else []
+    sent = deliver.send(ws.config, alert) if alert else []
     return {**summary, "alerts": [asdict(d) for d in sent]}
 
 
@@ -92,7 +92,7 @@ def digest_job(
         if alert is None:
             log.info("digest: nothing new since %s", since or "the start")
             return []
-        sent = [asdict(d) for d in alerts.send(ws.config, alert)]
+        sent = [asdict(d) for d in deliver.send(ws.config, alert)]
         log.info("digest: %s", ", ".join(f"{d['channel']} ok={d['ok']}" for d in sent))
         if sent and not any(d["ok"] for d in sent):  # the next digest covers this one's news
             raise ListingGuardError(

@@ -99,8 +99,9 @@ def review(
         )
     click.echo("Press Ctrl-C to stop.")
     try:
-        server.serve_forever()
+        server.serve_forever()  # werkzeug's returns on Ctrl-C
     except KeyboardInterrupt:
-        click.echo("Stopped.", err=True)
+        pass
     finally:
         server.server_close()
+    click.echo("Stopped.", err=True)

@@ -29,7 +29,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from click.testing import CliRunner
 
-from listingguard import alerts, store
+from listingguard import alerts, deliver, store
 from listingguard.config import Alerts, Config, EmailAlert, EnvVar, Owner, WebhookAlert, load
 from listingguard.demo import catalogue_source
 from listingguard.demo.market import DemoMarket
@@ -350,8 +350,8 @@ def test_an_email_alert_reaches_the_server_over_starttls(
     alert = alerts.sweep_alert(db, config, summary, "/srv/reports/sweep-12.html")
     assert alert is not None and any("<script>" in f["title"] for f in alert.findings)
 
-    (delivery,) = alerts.send(config, alert, sleep=lambda s: None)
-    assert delivery == alerts.Delivery("email", True, 1, None)
+    (delivery,) = deliver.send(config, alert, sleep=lambda s: None)
+    assert delivery == deliver.Delivery("email", True, 1, None)
     (envelope,) = inbox.envelopes
     assert envelope.mail_from == USER
     assert envelope.rcpt_tos == ["brand@luma.example", "legal@luma.example"]  # no Bcc added
@@ -375,8 +375,8 @@ def test_a_wrong_password_is_not_retried(smtp, trusted, monkeypatch, caplog) -> 
     monkeypatch.setenv("LG_TEST_SMTP_PASSWORD", "wrong password")
     config = Config(owner=OWNER, alerts=Alerts(email=email_config(port)))
     alert = alerts.Alert("sweep", "listingguard: 1 new finding", _sweep_counts(), [], None)
-    with caplog.at_level(logging.WARNING, logger="listingguard.alerts"):
-        (delivery,) = alerts.send(config, alert, sleep=lambda s: None)
+    with caplog.at_level(logging.WARNING, logger="listingguard.deliver"):
+        (delivery,) = deliver.send(config, alert, sleep=lambda s: None)
     assert not delivery.ok and delivery.attempts == 1
     assert delivery.error and delivery.error.startswith("login refused: 535")
     assert "login refused" in caplog.text and "wrong password" not in caplog.text
@@ -388,9 +388,9 @@ def test_a_server_without_starttls_gets_nothing(plain_smtp, monkeypatch, caplog)
     monkeypatch.setenv("LG_TEST_SMTP_PASSWORD", PASSWORD)
     config = Config(owner=OWNER, alerts=Alerts(email=email_config(port)))
     alert = alerts.Alert("sweep", "listingguard: 1 new finding", _sweep_counts(), [], None)
-    with caplog.at_level(logging.WARNING, logger="listingguard.alerts"):
-        (delivery,) = alerts.send(config, alert, sleep=lambda s: None)
-    assert delivery == alerts.Delivery("email", False, 1, "the server does not offer STARTTLS")
+    with caplog.at_level(logging.WARNING, logger="listingguard.deliver"):
+        (delivery,) = deliver.send(config, alert, sleep=lambda s: None)
+    assert delivery == deliver.Delivery("email", False, 1, "the server does not offer STARTTLS")
     assert "STARTTLS" in caplog.text and inbox.envelopes == []
 
 
@@ -399,7 +399,7 @@ def test_an_untrusted_certificate_is_refused(smtp, monkeypatch) -> None:
     monkeypatch.setenv("LG_TEST_SMTP_PASSWORD", PASSWORD)
     config = Config(owner=OWNER, alerts=Alerts(email=email_config(port)))
     alert = alerts.Alert("sweep", "listingguard: 1 new finding", _sweep_counts(), [], None)
-    (delivery,) = alerts.send(config, alert, sleep=lambda s: None)
+    (delivery,) = deliver.send(config, alert, sleep=lambda s: None)
     assert not delivery.ok and delivery.attempts == 1
     assert delivery.error and "certificate not trusted" in delivery.error
 
@@ -410,8 +410,8 @@ def test_configuration_problems_are_reported_not_retried(monkeypatch, caplog) ->
     hook = WebhookAlert(enabled=True, url_env=EnvVar("LG_TEST_WEBHOOK"))
     config = Config(owner=OWNER, alerts=Alerts(email=email_config(free_port()), webhook=hook))
     alert = alerts.Alert("sweep", "listingguard: 1 new finding", _sweep_counts(), [], None)
-    with caplog.at_level(logging.WARNING, logger="listingguard.alerts"):
-        mail, web = alerts.send(config, alert, sleep=lambda s: pytest.fail("no retry"))
+    with caplog.at_level(logging.WARNING, logger="listingguard.deliver"):
+        mail, web = deliver.send(config, alert, sleep=lambda s: pytest.fail("no retry"))
     assert (mail.channel, mail.ok, mail.attempts) == ("email", False, 0)
     assert "alerts.email.password_env: environment variable LG_TEST_SMTP_PASSWORD" in mail.error
     assert (web.channel, web.ok, web.attempts) == ("webhook", False, 0)
@@ -422,17 +422,17 @@ def test_configuration_problems_are_reported_not_retried(monkeypatch, caplog) ->
     monkeypatch.setenv("LG_TEST_WEBHOOK", "file:///etc/passwd")
     clear = email_config(25, starttls=False)
     config = Config(owner=OWNER, alerts=Alerts(email=clear, webhook=hook))
-    mail, web = alerts.send(config, alert)
+    mail, web = deliver.send(config, alert)
     assert mail.attempts == 0 and "password would cross the network in clear" in mail.error
     assert web.attempts == 0 and "must hold an http(s) URL" in web.error
-    assert alerts.send(Config(owner=OWNER), alert) == []  # no channel enabled
+    assert deliver.send(Config(owner=OWNER), alert) == []  # no channel enabled
 
 
 def test_a_refused_connection_is_retried_with_backoff() -> None:
     config = Config(owner=OWNER, alerts=Alerts(email=email_config(free_port(), username="")))
     alert = alerts.Alert("sweep", "listingguard: 1 new finding", _sweep_counts(), [], None)
     waits: list[float] = []
-    (delivery,) = alerts.send(config, alert, retries=3, backoff=2.0, sleep=waits.append)
+    (delivery,) = deliver.send(config, alert, retries=3, backoff=2.0, sleep=waits.append)
     assert not delivery.ok and delivery.attempts == 4
     assert delivery.error and delivery.error.startswith("connection failed")
     assert waits == [2.0, 4.0, 8.0]
@@ -497,9 +497,9 @@ def test_a_webhook_answering_500_twice_is_delivered_on_the_third_attempt(
 ) -> None:
     alert = alerts.Alert("sweep", "listingguard: 1 new finding", _sweep_counts(), [], "r.html")
     waits: list[float] = []
-    with caplog.at_level(logging.WARNING, logger="listingguard.alerts"):
-        (delivery,) = alerts.send(HOOK_CONFIG, alert, sleep=waits.append)
-    assert delivery == alerts.Delivery("webhook", True, 3, None)
+    with caplog.at_level(logging.WARNING, logger="listingguard.deliver"):
+        (delivery,) = deliver.send(HOOK_CONFIG, alert, sleep=waits.append)
+    assert delivery == deliver.Delivery("webhook", True, 3, None)
     assert waits == [2.0, 4.0] and len(hook.posts) == 3
     path, kind, body = hook.posts[-1]
     assert path == f"/hooks/{TOKEN}" and kind == "application/json"
@@ -514,27 +514,27 @@ def test_a_webhook_answering_500_twice_is_delivered_on_the_third_attempt(
 def test_a_webhook_asking_to_slow_down_is_waited_for(hook: Hook) -> None:
     alert = alerts.Alert("sweep", "s", _sweep_counts(), [], None)
     waits: list[float] = []
-    (delivery,) = alerts.send(HOOK_CONFIG, alert, sleep=waits.append)
+    (delivery,) = deliver.send(HOOK_CONFIG, alert, sleep=waits.append)
     assert delivery.ok and delivery.attempts == 2 and waits == [5.0]
 
 
 @pytest.mark.parametrize("hook", [[400, 302]], indirect=True)
 def test_a_webhook_refusing_the_payload_is_not_retried(hook: Hook, caplog) -> None:
     alert = alerts.Alert("sweep", "s", _sweep_counts(), [], None)
-    with caplog.at_level(logging.WARNING, logger="listingguard.alerts"):
-        (delivery,) = alerts.send(HOOK_CONFIG, alert, sleep=lambda s: pytest.fail("no retry"))
-    assert delivery == alerts.Delivery("webhook", False, 1, "HTTP 400")
+    with caplog.at_level(logging.WARNING, logger="listingguard.deliver"):
+        (delivery,) = deliver.send(HOOK_CONFIG, alert, sleep=lambda s: pytest.fail("no retry"))
+    assert delivery == deliver.Delivery("webhook", False, 1, "HTTP 400")
     assert "HTTP 400" in caplog.text and TOKEN not in caplog.text
-    (redirected,) = alerts.send(HOOK_CONFIG, alert)  # a redirect is not followed
-    assert redirected == alerts.Delivery("webhook", False, 1, "HTTP 302")
+    (redirected,) = deliver.send(HOOK_CONFIG, alert)  # a redirect is not followed
+    assert redirected == deliver.Delivery("webhook", False, 1, "HTTP 302")
     assert len(hook.posts) == 2
 
 
 def test_a_closed_webhook_port_fails_without_raising(monkeypatch, caplog) -> None:
     monkeypatch.setenv("LG_TEST_WEBHOOK", f"http://127.0.0.1:{free_port()}/hooks/{TOKEN}")
     alert = alerts.Alert("sweep", "s", _sweep_counts(), [], None)
-    with caplog.at_level(logging.WARNING, logger="listingguard.alerts"):
-        (delivery,) = alerts.send(HOOK_CONFIG, alert, retries=2, sleep=lambda s: None)
+    with caplog.at_level(logging.WARNING, logger="listingguard.deliver"):
+        (delivery,) = deliver.send(HOOK_CONFIG, alert, retries=2, sleep=lambda s: None)
     assert not delivery.ok and delivery.attempts == 3
     assert delivery.error and delivery.error.startswith("connection failed")
     assert TOKEN not in caplog.text and TOKEN not in delivery.error
@@ -546,6 +546,6 @@ def test_a_failing_channel_never_stops_the_other(hook: Hook, monkeypatch) -> Non
         HOOK_CONFIG.alerts, email=email_config(free_port(), username="")
     )  # nothing listens on the SMTP port
     alert = alerts.Alert("sweep", "s", _sweep_counts(), [], None)
-    mail, web = alerts.send(Config(owner=OWNER, alerts=both), alert, sleep=lambda s: None)
+    mail, web = deliver.send(Config(owner=OWNER, alerts=both), alert, sleep=lambda s: None)
     assert (mail.channel, mail.ok, mail.attempts) == ("email", False, 4)
-    assert web == alerts.Delivery("webhook", True, 1, None) and len(hook.posts) == 1
+    assert web == deliver.Delivery("webhook", True, 1, None) and len(hook.posts) == 1

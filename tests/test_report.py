@@ -158,14 +158,16 @@ def test_the_report_is_written_whole_to_a_folder_of_its_own(swept, page) -> None
     config, summary = swept
     first = summary["marketplaces"][0]["sweep"]
     reports = config.parent / "reports"
+    before = set(reports.glob(f"sweep-{first}-*/report.html"))
+    assert Path(summary["report"]) in before  # the sweep command wrote its own
     ws = open_workspace(config)
     try:
         again = report.write_report(ws, summary)
         chosen = report.write_report(ws, summary, config.parent / "elsewhere" / "r.html")
     finally:
         ws.close()
-    folders = sorted(p.parent for p in reports.glob(f"sweep-{first}-*/report.html"))
-    assert len(folders) == 2 and again.parent in folders  # a second report never overwrites
+    after = set(reports.glob(f"sweep-{first}-*/report.html"))
+    assert after - before == {again}  # a second report never overwrites
     assert re.fullmatch(rf"sweep-{first}-\d{{8}}T\d{{6}}Z(-\d+)?", again.parent.name)
     assert chosen.read_text("utf-8").startswith("<!DOCTYPE html>")
     leftovers = [p for p in config.parent.rglob("*.part")]
