@@ -14,10 +14,12 @@ import email
 import email.policy
 import json
 import logging
+import re
 import shutil
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -29,7 +31,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from click.testing import CliRunner
 
-from listingguard import alerts, deliver, store
+from listingguard import alerts, deliver, findings, jobs, runs, store
 from listingguard.config import Alerts, Config, EmailAlert, EnvVar, Owner, WebhookAlert, load
 from listingguard.demo import catalogue_source
 from listingguard.demo.market import DemoMarket
@@ -549,3 +551,62 @@ def test_a_failing_channel_never_stops_the_other(hook: Hook, monkeypatch) -> Non
     mail, web = deliver.send(Config(owner=OWNER, alerts=both), alert, sleep=lambda s: None)
     assert (mail.channel, mail.ok, mail.attempts) == ("email", False, 4)
     assert web == deliver.Delivery("webhook", True, 1, None) and len(hook.posts) == 1
+
+
+# -- the jobs that send them ---------------------------------------------------------------------
+
+
+def alerting(config: Path, min_severity: str = "medium") -> None:
+    """Turn the workspace's webhook alerts on (its URL in LG_TEST_WEBHOOK)."""
+    text = config.read_text("utf-8")
+    text = re.sub(r'(?m)^min_severity = "high"', f'min_severity = "{min_severity}"', text)
+    text = re.sub(
+        r'(?ms)^\[alerts\.webhook\]\nenabled = false\nurl_env = "[A-Z_]+"',
+        '[alerts.webhook]\nenabled = true\nurl_env = "LG_TEST_WEBHOOK"',
+        text,
+    )
+    config.write_text(text, "utf-8")
+    assert load(config).alerts.webhook.enabled
+
+
+def test_a_scheduled_sweep_writes_its_report_and_alerts_with_it(market, hook, tmp_path) -> None:
+    config = demo_workspace(tmp_path / "ws", market.base_url, only=("demo-woo",))
+    alerting(config)
+    summary = jobs.sweep_job(config, "demo-woo")
+    assert summary["alerts"] == [{"channel": "webhook", "ok": True, "attempts": 1, "error": None}]
+    ((_, _, body),) = hook.posts
+    payload = json.loads(body)
+    report = Path(summary["report"])
+    assert payload["kind"] == "sweep" and payload["report"] == str(report) and report.is_file()
+    assert str(report) in payload["text"]
+    db = store.open_store(config.parent / "listingguard.db")
+    alerted = db.execute(
+        "SELECT COUNT(*) FROM findings WHERE status = 'new' AND severity IN ('medium', 'high')"
+    ).fetchone()[0]
+    db.close()
+    assert alerted > 0 and len(payload["findings"]) == min(alerted, alerts.TOP)
+    assert {f["id"] for f in payload["findings"]} <= set(range(1, 10_000))
+
+
+def test_the_digest_says_each_thing_once(market, hook, tmp_path) -> None:
+    config = demo_workspace(tmp_path / "ws", market.base_url, only=("demo-woo",))
+    sweep(config)
+    alerting(config)
+    first = jobs.digest_job(config)
+    assert [d["ok"] for d in first] == [True] and len(hook.posts) == 1
+    assert json.loads(hook.posts[0][2])["kind"] == "digest"
+    db = store.open_store(config.parent / "listingguard.db")
+    when = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    runs.started(db, "digest", when)
+    runs.finished(db, "digest", when, "finished")  # as the scheduler records the run
+    time.sleep(1.1)  # the store's times are to the second
+    second = jobs.digest_job(config)  # nothing new, but the same findings still wait
+    assert [d["ok"] for d in second] == [True]
+    counts = json.loads(hook.posts[1][2])["counts"]
+    assert counts["new_findings"] == 0 and counts["awaiting_review"] > 0
+    waiting = [r[0] for r in db.execute("SELECT id FROM findings WHERE status = 'new'")]
+    assert findings.review(db, load(config), waiting, "dismissed") == []
+    runs.started(db, "digest", when + dt.timedelta(seconds=1))
+    runs.finished(db, "digest", when + dt.timedelta(seconds=1), "finished")
+    db.close()
+    assert jobs.digest_job(config) == [] and len(hook.posts) == 2  # all quiet: no mail
