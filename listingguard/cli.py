@@ -943,7 +943,7 @@ def demo(directory: Path | None, as_json: bool) -> None:
 
 
 # The sweep pipeline's commands live in their own module and register on import.
-from listingguard import checkcli, schedulecli, sweepcli, takedowncli  # noqa: E402, F401
+from listingguard import checkcli, reviewcli, schedulecli, sweepcli, takedowncli  # noqa: E402, F401
 
 
 def main() -> None:

@@ -1,7 +1,6 @@
 """``listingguard review``: serve the review page (``listingguard.web``) until Ctrl-C.
 
-``cli.py`` registers the command (``cli.add_command(review)``). This module imports nothing of
-``cli.py``, so either can be imported first; and Flask is imported only when someone reviews.
+Flask is imported only when someone reviews, so the other commands start without it.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from listingguard import config as config_mod
+from listingguard.cli import cli, config_option
 from listingguard.errors import ListingGuardError
 from listingguard.workspace import open_workspace
 
@@ -46,7 +45,7 @@ def _shown(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-@click.command()
+@cli.command()
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
               help="The port to serve on (0: any free port).")  # fmt: skip
 @click.option("--host", default="127.0.0.1", show_default=True,
@@ -55,10 +54,7 @@ def _shown(host: str) -> str:
               help="Require the token held by this environment variable of every request.")  # fmt: skip
 @click.option("--generate-token", is_flag=True,
               help="Require a new random token of every request; the address printed carries it.")  # fmt: skip
-# cli.config_option, repeated: importing cli.py here would make the two modules import each other
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=config_mod.DEFAULT_CONFIG, show_default=True, envvar="LISTINGGUARD_CONFIG",
-              help="The configuration file (its folder holds the database).")  # fmt: skip
+@config_option
 def review(
     port: int, host: str, token_env: str | None, generate_token: bool, config_path: Path
 ) -> None:

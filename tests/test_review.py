@@ -26,11 +26,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from listingguard import store
-from listingguard.cli import Group
+from listingguard.cli import cli
 from listingguard.config import load
 from listingguard.demo import catalogue_source
 from listingguard.demo.market import DemoMarket
-from listingguard.reviewcli import review
 from listingguard.web import create_app, host_name, web_url
 from listingguard.weballow import toml_string
 from tests.test_sweep import demo_workspace, sweep
@@ -448,9 +447,7 @@ def test_only_http_addresses_become_links(url: str | None, link: bool) -> None:
 
 
 def invoke(*args: str, env: dict | None = None) -> tuple[int, str]:
-    group = Group("listingguard")
-    group.add_command(review)
-    result = CliRunner().invoke(group, ["review", *args], prog_name="listingguard", env=env)
+    result = CliRunner().invoke(cli, ["review", *args], prog_name="listingguard", env=env)
     return result.exit_code, result.output
 
 
@@ -465,7 +462,7 @@ def test_review_refuses_an_open_address_without_a_token(config: Path) -> None:
 
 def test_review_serves_until_ctrl_c(config: Path) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-u", "-c", "from listingguard.reviewcli import review; review()",
+        [sys.executable, "-u", "-m", "listingguard", "review",
          "--port", "0", "--config", str(config)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
