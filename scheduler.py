@@ -22,7 +22,6 @@ import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from apscheduler.events import (
@@ -37,8 +36,9 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
+from sqlite_utils import Database
 
-from listingguard import jobs, runs, store
+from listingguard import jobs, runs, store, sweep
 from listingguard.config import Config
 
 log = logging.getLogger("listingguard.schedule")
@@ -56,14 +56,16 @@ class JobSpec:
     cron: str
     trigger: BaseTrigger
     run: Callable[[threading.Event], Any]
-    resume: bool = True  # an interrupted run is run again at start (a sweep resumes; a digest
-    # might have been sent already, so it waits for its next time instead)
+    # Whether an interrupted run is run again at start, asked of the store: a sweep only when
+    # it left a sweep to resume (killed while reporting, it is done), a recheck always (it
+    # repeats nothing), a digest never (it may have been sent already).
+    resumable: Callable[[Database], bool] | None = lambda db: True
 
 
 def job_specs(config: Config) -> list[JobSpec]:
-    """The jobs of ``config``: a sweep per enabled marketplace, the recheck, the digest."""
+    """The jobs of ``config`` (read once, at start: a changed schedule or marketplace list
+    takes a restart): a sweep per enabled marketplace, the recheck, the digest."""
     tz = zoneinfo.ZoneInfo(config.schedule.timezone)
-    path = Path(config.path)
 
     def cron(expr: str) -> CronTrigger:
         return CronTrigger.from_crontab(expr, timezone=tz)
@@ -72,7 +74,7 @@ def job_specs(config: Config) -> list[JobSpec]:
         JobSpec(
             f"sweep:{name}", f"sweep {name}", m.schedule or config.schedule.sweep,
             cron(m.schedule or config.schedule.sweep),
-            lambda stop, name=name: jobs.sweep_job(path, name, stop),
+            partial(_sweep, config, name), partial(sweep.resumable, name=name),
         )
         for name, m in config.marketplaces.items()
         if m.enabled
@@ -80,37 +82,35 @@ def job_specs(config: Config) -> list[JobSpec]:
     specs.append(
         JobSpec(
             "recheck", "recheck open takedown cases", config.schedule.recheck,
-            cron(config.schedule.recheck), partial(_recheck, path),
+            cron(config.schedule.recheck), partial(jobs.recheck_job, config),
         )
     )  # fmt: skip
     specs.append(
         JobSpec(
             "digest", "daily digest", config.schedule.digest, cron(config.schedule.digest),
-            partial(_digest, path), resume=False,
+            partial(jobs.digest_job, config, "digest"), resumable=None,
         )
     )  # fmt: skip
     return specs
 
 
-def _recheck(path: Path, stop: threading.Event) -> Any:
-    return jobs.recheck_job(path, stop)
+def _sweep(config: Config, name: str, stop: threading.Event) -> dict[str, Any]:
+    return jobs.sweep_job(config, name, stop)
 
 
-def _digest(path: Path, stop: threading.Event) -> Any:
-    return jobs.digest_job(path, "digest", stop)
-
-
-def first_run(spec: JobSpec, last: runs.Run | None, now: dt.datetime) -> dt.datetime | None:
+def first_run(
+    spec: JobSpec, last: runs.Run | None, now: dt.datetime, resume: bool = True
+) -> dt.datetime | None:
     """When a job is first due after a start.
 
-    Never run: its next time from now. Interrupted and resumable: now. Otherwise the first fire
-    time after the last one recorded, which may be in the past: a run that fell due while the
-    scheduler was down is then run at once (several coalesce into one), or recorded as missed
-    past the grace time; the run that already happened is never repeated.
+    Never run: its next time from now. Interrupted and ``resume`` (the spec's answer): now.
+    Otherwise the first fire time after the last one recorded, which may be in the past: a run
+    that fell due while the scheduler was down is then run at once (several coalesce into one),
+    or recorded as missed past the grace time; the run that already happened is never repeated.
     """
     if last is None:
         return spec.trigger.get_next_fire_time(None, now)
-    if last.interrupted and spec.resume:
+    if last.interrupted and resume:
         return now
     return spec.trigger.get_next_fire_time(last.fire_time, now)
 
@@ -146,21 +146,29 @@ class Scheduler:
             | EVENT_JOB_MAX_INSTANCES,
         )
 
-    def _store(self) -> Any:
+    def _store(self) -> Database:
         return store.open_store(self.config.workspace.database)
+
+    def _first_runs(self, db: Database, now: dt.datetime) -> dict[str, dt.datetime | None]:
+        last = runs.last_runs(db)
+        out = {}
+        for spec in self.specs.values():
+            run = last.get(spec.id)
+            resume = bool(run and run.interrupted and spec.resumable and spec.resumable(db))
+            out[spec.id] = first_run(spec, run, now, resume)
+        return out
 
     def plan(self, now: dt.datetime | None = None) -> list[dict[str, Any]]:
         """Each job with its schedule, its last run and when it is next due."""
         now = now or dt.datetime.now(dt.UTC)
         db = self._store()
         try:
-            last = runs.last_runs(db)
+            last, first = runs.last_runs(db), self._first_runs(db, now)
         finally:
             db.close()
         out = []
         for spec in self.specs.values():
-            run = last.get(spec.id)
-            due = first_run(spec, run, now)
+            run, due = last.get(spec.id), first[spec.id]
             out.append({
                 "job": spec.id, "what": spec.what, "cron": spec.cron,
                 "timezone": self.config.schedule.timezone,
@@ -174,12 +182,13 @@ class Scheduler:
         return out
 
     def start(self) -> None:
+        """Add every job at its first run (``first_run``) and start; returns at once."""
         now = dt.datetime.now(zoneinfo.ZoneInfo(self.config.schedule.timezone))
         db = self._store()
         try:
-            last = runs.last_runs(db)
+            last, first = runs.last_runs(db), self._first_runs(db, now)
             for spec in self.specs.values():
-                due = first_run(spec, last.get(spec.id), now)
+                due = first[spec.id]
                 self._aps.add_job(
                     self._call, spec.trigger, args=[spec.id], id=spec.id, name=spec.what,
                     next_run_time=due,
@@ -197,6 +206,7 @@ class Scheduler:
         self._aps.shutdown(wait=True)
 
     def next_runs(self) -> dict[str, dt.datetime | None]:
+        """Each job's next run as APScheduler has it now."""
         return {j.id: j.next_run_time for j in self._aps.get_jobs()}
 
     def _call(self, job_id: str) -> Any:
@@ -228,7 +238,11 @@ class Scheduler:
                 runs.started(db, event.job_id, max(event.scheduled_run_times))
             elif event.code == EVENT_JOB_EXECUTED:
                 status = "stopped" if event.retval == STOPPED else "finished"
-                runs.finished(db, event.job_id, event.scheduled_run_time, status, next_run=nxt)
+                ret = event.retval if isinstance(event.retval, dict) else {}
+                runs.finished(
+                    db, event.job_id, event.scheduled_run_time, status, next_run=nxt,
+                    watermark=ret.get("until"),
+                )  # fmt: skip
                 log.info("%s: %s; next run %s", event.job_id, status, _shown(nxt))
             elif event.code == EVENT_JOB_ERROR:
                 error = f"{type(event.exception).__name__}: {event.exception}"

@@ -18,6 +18,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from listingguard.config import Config
+from listingguard.links import http_url
 
 logger = logging.getLogger(__name__)
 
@@ -88,8 +89,8 @@ def _by_severity(counts: dict[str, int]) -> str:
 def _link(url: object, title: object) -> str:
     """An escaped link to a listing; a URL that is not http(s) (``javascript:``) is not linked."""
     text = html.escape(clean(title) or clean(url))
-    href = clean(url)
-    if not href.lower().startswith(("http://", "https://")):
+    href = http_url(clean(url))
+    if href is None:
         return text
     return f'<a href="{html.escape(href)}">{text}</a>'
 
@@ -188,14 +189,22 @@ class Alert:
 def sweep_alert(
     db: Database, config: Config, summary: dict[str, Any], report: str | None
 ) -> Alert | None:
-    """The new findings (status ``new``) of this sweep's sweep ids at or above
-    ``alerts.min_severity``; None when there are none, so nothing is sent."""
+    """The findings this sweep found first (still ``new``) at or above
+    ``alerts.min_severity``; None when there are none, so nothing is sent.
+
+    A finding's ``sweep_id`` moves to every sweep that matches its listing again (a seller
+    changing the price), so "of this sweep" is also "first seen since this sweep started":
+    findings waiting for review since an earlier sweep are the digest's, not alerted again.
+    """
     markets = [m for m in summary.get("marketplaces", []) if m.get("sweep") is not None]
     if not markets:
         return None
     floor = RANK[config.alerts.min_severity]
     ids = [m["sweep"] for m in markets]
-    where = f"f.status = 'new' AND f.sweep_id IN ({', '.join('?' * len(ids))}) AND {_RANK_SQL} >= ?"
+    where = (
+        f"f.status = 'new' AND f.sweep_id IN ({', '.join('?' * len(ids))}) AND {_RANK_SQL} >= ? "
+        "AND f.first_seen >= (SELECT s.started_at FROM sweeps s WHERE s.id = f.sweep_id)"
+    )
     per: dict[int, int] = {}
     by_severity = dict.fromkeys(SEVERITIES[floor:][::-1], 0)
     for sweep_id, rank, n in db.execute(
@@ -240,6 +249,7 @@ def digest_alert(
     since: str | None,
     report: str | None,
     *,
+    until: str | None = None,
     today: dt.date | None = None,
 ) -> Alert | None:
     """The daily digest; None when there is nothing to say.
@@ -248,13 +258,17 @@ def digest_alert(
     it; None: ever) but the authorised ones, by severity, and lists the top of those still
     ``new`` at or above ``alerts.min_severity``; then the findings awaiting review, the open
     cases and those whose deadline is within DUE_DAYS of ``today`` (UTC) or past, and the
-    takedown outcomes recorded since ``since``.
+    takedown outcomes recorded since ``since``. With ``until`` only what happened before it
+    counts: the digest job takes it before it looks, and the next digest starts there.
     """
     since = None if since is None else _store_time(since)
+    until = None if until is None else _store_time(until)
     from listingguard import casework  # cases need the takedown side; sweep alerts do not
     from listingguard.workspace import Workspace
 
-    after, args = ("AND f.first_seen >= ?", [since]) if since else ("", [])
+    bounds = [(">=", since), ("<", until)]
+    after = "".join(f" AND f.first_seen {op} ?" for op, t in bounds if t)
+    args = [t for _, t in bounds if t]
     by_severity = dict.fromkeys(reversed(SEVERITIES), 0)
     for rank, n in db.execute(
         f"SELECT {_RANK_SQL}, COUNT(*) FROM findings f WHERE f.status != 'authorised' {after} "
@@ -293,7 +307,7 @@ def digest_alert(
             "SELECT status, COUNT(*) FROM (SELECT status, at, LAG(status) OVER "
             "(PARTITION BY case_id ORDER BY at, id) AS before FROM case_events) "
             f"WHERE before IS NOT status AND status IN ({', '.join('?' * len(OUTCOMES))}) "
-            f"{'AND at >= ?' if since else ''} GROUP BY status ORDER BY status",
+            f"{after.replace('f.first_seen', 'at')} GROUP BY status ORDER BY status",
             [*OUTCOMES, *args],
         ).fetchall()
     )

@@ -9,6 +9,7 @@ notice is submitted, ``resolved`` once the listing is gone.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -310,15 +311,16 @@ def open_cases(ws: Workspace) -> list[dict[str, Any]]:
     )
 
 
-def recheck(ws: Workspace) -> list[dict[str, Any]]:
-    """Re-crawl every open case's listing and record removals (with the capture as proof)."""
+def recheck(ws: Workspace, stop: threading.Event | None = None) -> list[dict[str, Any]]:
+    """Re-crawl every open case's listing and record removals (with the capture as proof);
+    ``stop`` ends it early (the scheduler's SIGTERM)."""
     from listingguard import recheck as recheck_mod
 
     cases = open_cases(ws)
     targets = [
         recheck_mod.RecheckTarget(c["listing_id"], c["marketplace"], c["url"]) for c in cases
     ]
-    results = recheck_mod.check(ws, targets) if targets else {}
+    results = recheck_mod.check(ws, targets, stop) if targets else {}
     report = []
     for c in cases:
         r = results.get(c["listing_id"])

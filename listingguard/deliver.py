@@ -15,6 +15,7 @@ import json
 import logging
 import smtplib
 import ssl
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -63,19 +64,25 @@ def send(
     retries: int = 3,
     backoff: float = 2.0,
     sleep: Callable[[float], Any] = time.sleep,
+    stop: threading.Event | None = None,
 ) -> list[Delivery]:
     """Deliver ``alert`` on every enabled channel; never raises.
 
     A failure that may pass (a refused connection, an SMTP 4xx, an HTTP 429 or 5xx) is tried
     again up to ``retries`` more times, waiting ``backoff``, then twice that, and so on; one
     that will not (a configuration problem, a wrong password, no STARTTLS, another HTTP 4xx) is
-    not. Each failure is logged; one channel failing never stops the other.
+    not. Each failure is logged; one channel failing never stops the other. Once ``stop`` is
+    set (the scheduler is stopping) a failed channel is not tried again, and a wait ends.
     """
+    if stop is not None:
+        sleep = stop.wait
     out = []
     if config.alerts.email.enabled:
-        out.append(_deliver("email", lambda: _email(config, alert), retries, backoff, sleep))
+        out.append(_deliver("email", lambda: _email(config, alert), retries, backoff, sleep, stop))
     if config.alerts.webhook.enabled:
-        out.append(_deliver("webhook", lambda: _webhook(config, alert), retries, backoff, sleep))
+        out.append(
+            _deliver("webhook", lambda: _webhook(config, alert), retries, backoff, sleep, stop)
+        )
     return out
 
 
@@ -85,6 +92,7 @@ def _deliver(
     retries: int,
     backoff: float,
     sleep: Callable[[float], Any],
+    stop: threading.Event | None = None,
 ) -> Delivery:
     """Prepare a channel (a configuration problem is not retried), then attempt, with backoff.
 
@@ -102,10 +110,12 @@ def _deliver(
         try:
             attempt()
         except _Failed as exc:
-            if not exc.retry or n == most:
+            stopping = stop is not None and stop.is_set()
+            if not exc.retry or n == most or stopping:
                 logger.warning(
                     "%s alert to %s not sent: %s (attempt %d of %d, %s)",
-                    channel, where, exc, n, most, "given up" if exc.retry else "not retried",
+                    channel, where, exc, n, most,
+                    "stopping" if stopping else "given up" if exc.retry else "not retried",
                 )  # fmt: skip
                 return Delivery(channel, False, n, str(exc))
             wait = max(backoff * 2 ** (n - 1), exc.wait)

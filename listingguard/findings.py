@@ -14,6 +14,7 @@ kept as a record, never queued for review or reported.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
@@ -58,9 +59,14 @@ def images_to_fingerprint(db: Database) -> list[dict[str, Any]]:
 
 
 def fingerprint_images(
-    db: Database, config: Config, executor: Executor | None, tick: Tick | None = None
+    db: Database,
+    config: Config,
+    executor: Executor | None,
+    tick: Tick | None = None,
+    stop: threading.Event | None = None,
 ) -> tuple[int, int]:
-    """Fingerprint every stored image that has none; (fingerprinted, refused)."""
+    """Fingerprint every stored image that has none; (fingerprinted, refused). Once ``stop``
+    is set no more are started (the rest wait for the next sweep)."""
     limits = config.crawler
     root = config.workspace.evidence
 
@@ -87,7 +93,7 @@ def fingerprint_images(
         return ok
 
     rows = images_to_fingerprint(db)
-    done = list(imaging.in_order((start(r) for r in rows), finish, executor))
+    done = list(imaging.in_order((start(r) for r in _until(rows, stop)), finish, executor))
     return sum(done), len(done) - sum(done)
 
 
@@ -227,8 +233,10 @@ def match_listings(
     executor: Executor | None,
     sweep_ids: dict[str, int] | None = None,
     tick: Tick | None = None,
+    stop: threading.Event | None = None,
 ) -> StageResult:
-    """Match every new or changed listing and write its findings."""
+    """Match every new or changed listing and write its findings; once ``stop`` is set no
+    more batches are started (the listings left are matched by the next sweep)."""
     result = StageResult()
     ids = listings_to_match(db)
     batches = [ids[i : i + BATCH] for i in range(0, len(ids), BATCH)]
@@ -244,7 +252,7 @@ def match_listings(
             if tick:
                 tick(1)
 
-    for _ in imaging.in_order((start(b) for b in batches), finish, executor):
+    for _ in imaging.in_order((start(b) for b in _until(batches, stop)), finish, executor):
         pass
     return result
 
@@ -286,11 +294,20 @@ def run_stage(
     sweep_ids: dict[str, int] | None = None,
     on_images: Tick | None = None,
     on_listings: Tick | None = None,
+    stop: threading.Event | None = None,
 ) -> StageResult:
-    done, refused = fingerprint_images(db, config, executor, on_images)
-    result = match_listings(db, config, executor, sweep_ids, on_listings)
+    done, refused = fingerprint_images(db, config, executor, on_images, stop)
+    result = match_listings(db, config, executor, sweep_ids, on_listings, stop)
     result.images, result.image_errors = done, refused
     return result
+
+
+def _until(items: list[Any], stop: threading.Event | None) -> Iterator[Any]:
+    """``items`` one by one until ``stop`` is set."""
+    for item in items:
+        if stop is not None and stop.is_set():
+            return
+        yield item
 
 
 def pending(db: Database) -> tuple[int, int]:

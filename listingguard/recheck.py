@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import tempfile
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,8 +71,12 @@ def targets_for(db: Database, listing_ids: Iterable[int]) -> list[RecheckTarget]
     return [RecheckTarget(int(i), str(m), str(u)) for i, m, u in rows]
 
 
-def check(ws: Workspace, targets: list[RecheckTarget]) -> dict[int, RecheckResult]:
-    """Recheck ``targets``, one crawl per marketplace; results by listings row id.
+def check(
+    ws: Workspace, targets: list[RecheckTarget], stop: threading.Event | None = None
+) -> dict[int, RecheckResult]:
+    """Recheck ``targets``, one crawl per marketplace; results by listings row id. Once
+    ``stop`` is set the crawl running is asked to stop and no other starts (the rest keep
+    their status, to be rechecked next time).
 
     Listings found removed get ``status = 'removed'``, listings found active ``'active'`` again
     (and a new ``last_seen``); blocked and unreadable ones keep theirs.
@@ -82,18 +87,25 @@ def check(ws: Workspace, targets: list[RecheckTarget]) -> dict[int, RecheckResul
         by_market.setdefault(target.marketplace, []).append(target)
     results: dict[int, RecheckResult] = {}
     for name, group in by_market.items():
+        if stop is not None and stop.is_set():
+            break
         market = config.marketplaces.get(name)
         if market is None:
             known = ", ".join(config.marketplaces) or "none"
             reason = f"no marketplace {name!r} in {config.path} (known: {known})"
             results |= {t.listing_id: RecheckResult.error(reason) for t in group}
             continue
-        results |= _check_marketplace(config, db, name, market, group)
+        results |= _check_marketplace(config, db, name, market, group, stop)
     return results
 
 
 def _check_marketplace(
-    config: Config, db: Database, name: str, market: Marketplace, targets: list[RecheckTarget]
+    config: Config,
+    db: Database,
+    name: str,
+    market: Marketplace,
+    targets: list[RecheckTarget],
+    stop: threading.Event | None = None,
 ) -> dict[int, RecheckResult]:
     jobs = config.workspace.database.parent / ".crawl-jobs"
     jobs.mkdir(parents=True, exist_ok=True)
@@ -101,7 +113,7 @@ def _check_marketplace(
         targets_file, out = Path(tmp) / "targets.json", Path(tmp) / "outcomes.jsonl"
         entries = [_entry(db, config, market, t) for t in targets]
         targets_file.write_text(json.dumps(entries, ensure_ascii=False), "utf-8")
-        code, summary, log = _crawl(config, name, targets_file, out)
+        code, summary, log = _crawl(config, name, targets_file, out, stop)
         outcomes = _read(out)
     results = _store(db, targets, outcomes)
     if summary.get("finish_reason") == "locked":
@@ -125,13 +137,15 @@ def _entry(db: Database, config: Config, market: Marketplace, target: RecheckTar
     return entry
 
 
-def _crawl(config: Config, name: str, targets: Path, out: Path) -> tuple[int, dict, Path]:
+def _crawl(
+    config: Config, name: str, targets: Path, out: Path, stop: threading.Event | None = None
+) -> tuple[int, dict, Path]:
     """Run the recheck crawl in a subprocess, as a sweep's crawl runs; its exit code, its
     summary line and its log file."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
     log_path = config.workspace.reports / "logs" / f"recheck-{stamp}-{safe_name(name)}.log"
     mode = ["--recheck", str(targets), "--out", str(out)]
-    code, summary = crawl_process(config, name, mode, log_path)
+    code, summary = crawl_process(config, name, mode, log_path, stop=stop)
     return code, summary, log_path
 
 

@@ -17,7 +17,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from jinja2 import ChoiceLoader, PackageLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
@@ -25,6 +24,7 @@ from sqlite_utils import Database
 
 from listingguard import __version__, casework
 from listingguard.charts import Chart, acceptance_chart, days_chart, findings_chart
+from listingguard.links import http_url
 from listingguard.packs import evidence_views
 from listingguard.workspace import Workspace
 from takedown import packhtml
@@ -52,25 +52,6 @@ def environment() -> SandboxedEnvironment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-
-
-def http_url(url: str | None) -> str | None:
-    """``url`` when it is an absolute http(s) URL, safe to be a link; None otherwise.
-
-    >>> http_url("https://shop.example/item/1")
-    'https://shop.example/item/1'
-    >>> http_url("javascript:alert(1)") is None
-    True
-    """
-    if not url:
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    return url
 
 
 def shown(text: str | None) -> list[packhtml.Segment]:

@@ -74,13 +74,13 @@ def review(
     """
     from werkzeug.serving import make_server
 
-    from listingguard.web import create_app
+    from listingguard.web import QuietTokenHandler, create_app
 
     token = _token(host, token_env, generate_token)
     open_workspace(config_path).close()  # a broken config or database fails here, not per page
     app = create_app(config_path, token=token, bind=host)
     try:
-        server = make_server(host, port, app, threaded=True)
+        server = make_server(host, port, app, threaded=True, request_handler=QuietTokenHandler)
     except OSError as exc:
         raise ListingGuardError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
     url = f"http://{_shown(host)}:{server.server_port}/"

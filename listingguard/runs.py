@@ -80,9 +80,14 @@ def finished(
     status: str,
     error: str | None = None,
     next_run: dt.datetime | None = None,
+    watermark: str | None = None,
 ) -> None:
     """How the run for ``fire_time`` ended (``finished``, ``failed``, ``stopped`` or ``missed``),
-    and when the job is next due."""
+    and when the job is next due. ``succeeded_at`` becomes ``watermark`` when the job says up to
+    when it looked (the digest), else the time it finished.
+
+    An outcome older than the run recorded is dropped: APScheduler can report a run's end after
+    the next run of the job has started, and that run's record must stand."""
     if status not in STATUSES:
         raise ValueError(f"{status!r} is not one of {', '.join(STATUSES)}")
     now = store.now()
@@ -99,9 +104,13 @@ def finished(
             "SELECT fire_time, runs, succeeded_at, started_at FROM schedule_runs WHERE job = ?",
             [job],
         ).fetchone()
+        if old is not None and _time(old[0]) > fire_time:
+            return
         same = old is not None and old[0] == row["fire_time"]
         row["runs"] = (old[1] if old else 0) + (0 if same or status == "missed" else 1)
-        row["succeeded_at"] = now if status == "finished" else (old[2] if old else None)
+        row["succeeded_at"] = (
+            (watermark or now) if status == "finished" else (old[2] if old else None)
+        )
         row["started_at"] = (old[3] if same else None) if status != "missed" else None
         db["schedule_runs"].upsert(row, pk="job")
 

@@ -98,6 +98,14 @@ def marketplaces_to_sweep(config: Config, only: str | None) -> list[str]:
     return [name for name, m in config.marketplaces.items() if m.enabled]
 
 
+def resumable(db: Database, name: str) -> bool:
+    """Whether a sweep of ``name`` was left unfinished (crawl or matching) to be resumed."""
+    row = db.execute(
+        "SELECT 1 FROM sweeps WHERE marketplace = ? AND status IN ('running', 'matching')", [name]
+    ).fetchone()
+    return row is not None
+
+
 def open_sweep(db: Database, name: str) -> tuple[int, str]:
     """The sweep of ``name`` left by an interrupted run, or a new one; with its state.
 
@@ -214,8 +222,8 @@ def run(
 ) -> SweepResult:
     """Crawl, then match; resumes whatever an interrupted sweep left.
 
-    Once ``stop`` is set the crawl running is asked to stop, no other starts and matching is
-    left to the next sweep (it resumes there), so a stop takes seconds, not a matching stage.
+    Once ``stop`` is set the crawl running is asked to stop, no other starts and matching
+    starts no more batches (the next sweep resumes all of it), so a stop takes seconds.
     """
     display = display or Display()
     names = marketplaces_to_sweep(config, only)
@@ -247,8 +255,13 @@ def run(
     display.stage_started(n_images, n_listings)
     with imaging.workers(workers) as executor:
         stage = findings.run_stage(
-            db, config, executor, sweep_ids, display.image_done, display.listing_done
+            db, config, executor, sweep_ids, display.image_done, display.listing_done, stop
         )
+    if stop is not None and stop.is_set():  # the sweeps stay resumable: matching is left
+        counts = {
+            c.marketplace: sweep_counts(db, c.sweep_id) | {"status": "stopped"} for c in crawls
+        }
+        return SweepResult(crawls, stage, counts, stopped=True)
     counts = {}
     for c in crawls:
         counts[c.marketplace] = _finish(db, c)

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import re
 import secrets
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from flask import (
     Flask,
@@ -41,8 +41,10 @@ from jinja2 import (
     StrictUndefined,
 )
 from werkzeug.exceptions import HTTPException
+from werkzeug.serving import WSGIRequestHandler
 
 from listingguard.errors import ListingGuardError, NotFound
+from listingguard.links import http_url
 from listingguard.workspace import Workspace, open_workspace
 
 TEMPLATES = Path(__file__).parent / "templates" / "review"
@@ -108,17 +110,6 @@ def host_name(header: str) -> str | None:
     return name
 
 
-def web_url(value: Any) -> str | None:
-    """``value`` if it is an http(s) address fit to be a link, else None (shown as text)."""
-    if not isinstance(value, str) or any(c.isspace() or ord(c) < 0x20 for c in value):
-        return None
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        return None
-    return value if parts.scheme.lower() in ("http", "https") and parts.netloc else None
-
-
 def same(given: str, secret: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8"), secret.encode("utf-8"))
 
@@ -154,9 +145,9 @@ def _authenticated(token: str) -> bool | Response:
     return same(request.cookies.get(TOKEN_COOKIE, ""), token)
 
 
-def _guard(token: str | None, loopback: bool) -> Response | None:
+def _guard(token: str | None, hosts: frozenset[str] | None) -> Response | None:
     """Runs before every request: Host, token, and for a state change its origin and CSRF token."""
-    if loopback and host_name(request.headers.get("Host", "")) not in LOOPBACK_NAMES:
+    if hosts is not None and host_name(request.headers.get("Host", "")) not in hosts:
         abort(
             400, "this page answers only to 127.0.0.1 or localhost (the Host header named another)"
         )
@@ -183,6 +174,24 @@ def _guard(token: str | None, loopback: bool) -> Response | None:
     return None
 
 
+def without_token(line: str) -> str:
+    """A request line as logged, the ``token`` query parameter's value blanked.
+
+    >>> without_token("GET /?token=s3cret&status=new HTTP/1.1")
+    'GET /?token=…&status=new HTTP/1.1'
+    """
+    return re.sub(r"([?&]token=)[^&\s]*", r"\1…", line)
+
+
+class QuietTokenHandler(WSGIRequestHandler):
+    """Werkzeug's request log, without the access token a first visit carries in its address
+    (the log goes to the journal, where a secret must not)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        self.requestline = without_token(self.requestline)
+        super().log_request(code, size)
+
+
 def create_app(config_path: Path, *, token: str | None = None, bind: str = "127.0.0.1") -> Flask:
     """The review app for the workspace of ``config_path``. ``token``: required of every request;
     ``bind``: the address it will serve on (on a loopback one, the Host header is checked)."""
@@ -197,10 +206,12 @@ def create_app(config_path: Path, *, token: str | None = None, bind: str = "127.
         MAX_CONTENT_LENGTH=256 * 1024,
         LISTINGGUARD_CONFIG=Path(config_path),
     )
-    loopback = is_loopback(bind)
-    app.before_request(lambda: _guard(token, loopback))
+    # On loopback the Host must name it (the address it is bound to, say 127.0.0.2, included):
+    # a page of another site whose name was made to resolve to 127.0.0.1 sends its own name.
+    hosts = LOOPBACK_NAMES | {bind.strip("[]").lower()} if is_loopback(bind) else None
+    app.before_request(lambda: _guard(token, hosts))
     app.jinja_env.globals.update(csrf_token=csrf_token)
-    app.jinja_env.filters["web_url"] = web_url
+    app.jinja_env.filters["web_url"] = http_url
 
     @app.teardown_appcontext
     def _close(exc: BaseException | None) -> None:

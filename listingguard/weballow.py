@@ -9,6 +9,7 @@ open findings then get the status a sweep gives findings on an authorised seller
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,11 +81,18 @@ def entry_toml(entry: Authorised, note: str) -> str:
     )
 
 
-def append_entry(config_path: Path, entry: Authorised, note: str) -> Config:
+def append_entry(
+    config_path: Path, entry: Authorised, note: str, listing: dict[str, Any]
+) -> Config:
     """Append ``entry`` to the config file and return the configuration it now gives; a
-    ConfigError (nothing written) if the file would not load afterwards."""
-    with _WRITING:
+    ConfigError (nothing written) if the file would not load afterwards, an AllowError if the
+    file as it is now already allows the seller (a second click, another request: checked under
+    the lock, with the file locked against other processes)."""
+    with _WRITING, config_path.open("r+", encoding="utf-8") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
         text = config_path.read_text("utf-8-sig")
+        if authorised_seller(config_mod.parse(text, config_path), listing) is not None:
+            raise AllowError(f"{entry.name} is already on the allowlist ([[authorised]])")
         sep = "" if not text or text.endswith("\n") else "\n"
         block = sep + entry_toml(entry, note)
         updated = config_mod.parse(text + block, config_path)
@@ -102,7 +110,7 @@ def allow_seller(db: Database, config: Config, listing: dict[str, Any], note: st
     entry = entry_for(listing)
     if authorised_seller(config, listing) is not None:
         raise AllowError(f"{entry.name} is already on the allowlist ([[authorised]])")
-    updated = append_entry(config.path, entry, note)
+    updated = append_entry(config.path, entry, note, listing)
     rows = list(
         db.query(
             "SELECT f.id, l.marketplace, l.url, l.seller_id, l.seller_name, l.seller_url, "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from werkzeug.wrappers import Response
@@ -44,8 +45,11 @@ def flash_problems(lines: list[str]) -> None:
 def _back(default: str) -> str:
     """Where a form asked to return to: a path on this site only, never another host."""
     target = request.form.get("next", "")
-    ok = target.startswith("/") and not target.startswith("//") and "\\" not in target
-    return target if ok else default
+    if any(c.isspace() or ord(c) < 0x20 or c == "\\" for c in target):
+        return default  # a browser drops tabs and newlines: "/\t/evil.example" is "//evil..."
+    parts = urlsplit(target)
+    ok = target.startswith("/") and not target.startswith("//") and not parts.netloc
+    return target if ok and not parts.scheme else default
 
 
 def _counts(ws: Workspace) -> dict[str, int]:

@@ -25,7 +25,12 @@ class Workspace:
 
 def open_workspace(config_path: Path, *, create: bool = False) -> Workspace:
     """Load the config (errors name key and file), open its database, sync its marks."""
-    config = config_mod.load(config_path)
+    return workspace_of(config_mod.load(config_path), create=create)
+
+
+def workspace_of(config: Config, *, create: bool = False) -> Workspace:
+    """The workspace of a config already loaded: a long-running process (the scheduler) reads
+    its config once and opens the database again in each thread that needs it."""
     db = store.open_store(config.workspace.database, create=create)
     sync_config_marks(db, config)
     return Workspace(config, db)

@@ -6,6 +6,7 @@ import io
 import os
 import struct
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ from PIL import Image
 
 from listingguard.cli import cli
 from listingguard.demo import catalogue_source
+from listingguard.demo.market import DemoMarket
+from listingguard.workspace import open_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,6 +29,22 @@ def _no_user_config(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
+
+
+@pytest.fixture(scope="module")
+def market() -> Iterator[DemoMarket]:
+    """The demo marketplace on 127.0.0.1, one per test module (a module may define its own)."""
+    with DemoMarket(catalogue_source()) as m:
+        yield m
+
+
+def rows(config: Path, sql: str, args: tuple = ()) -> list[dict]:
+    """The rows a query gives on the workspace of ``config``, as dicts."""
+    ws = open_workspace(config)
+    try:
+        return list(ws.db.query(sql, args))
+    finally:
+        ws.close()
 
 
 def run(runner: CliRunner, config: Path, *args: str) -> tuple[int, str, str]:

@@ -33,7 +33,6 @@ from click.testing import CliRunner
 
 from listingguard import alerts, deliver, findings, jobs, runs, store
 from listingguard.config import Alerts, Config, EmailAlert, EnvVar, Owner, WebhookAlert, load
-from listingguard.demo import catalogue_source
 from listingguard.demo.market import DemoMarket
 from tests.conftest import run
 from tests.test_sweep import demo_workspace, sweep
@@ -41,12 +40,6 @@ from tests.test_sweep import demo_workspace, sweep
 USER, PASSWORD = "alerts@luma.example", "correct horse battery staple"
 TOKEN = "T0KEN-b4d5e6"
 HOSTILE = "<script>alert(1)</script> Luma bag\r\nBcc: x@evil.example\x1b[2J"
-
-
-@pytest.fixture(scope="module")
-def market() -> Iterator[DemoMarket]:
-    with DemoMarket(catalogue_source()) as m:
-        yield m
 
 
 @pytest.fixture(scope="module")
@@ -133,6 +126,26 @@ def test_a_sweep_alert_holds_the_new_findings_at_or_above_the_floor(swept, ws: P
     everything = alerts.sweep_alert(db, with_alerts(config, min_severity="low"), summary, None)
     assert everything is not None and everything.counts["new_findings"] == len(wanted)
     assert everything.counts["by_severity"]["low"] == len(low)
+
+
+def test_findings_an_earlier_sweep_found_are_not_alerted_again(swept, ws: Path, db) -> None:
+    """A listing matched again (its seller changed the price) moves its findings to this
+    sweep; those that were waiting for review since an earlier sweep are not news."""
+    summary = swept[1]
+    config = with_alerts(load(ws), min_severity="low")
+    first = alerts.sweep_alert(db, config, summary, None)
+    assert first is not None
+    earlier = [f["id"] for f in first.findings][::2]
+    with store.transaction(db):
+        db.execute(
+            "UPDATE findings SET first_seen = '2026-01-01T00:00:00Z' "
+            f"WHERE id IN ({', '.join(map(str, earlier))})"
+        )
+    again = alerts.sweep_alert(db, config, summary, None)
+    assert again is not None and again.counts["new_findings"] == first.counts["new_findings"] - len(
+        earlier
+    )
+    assert not {f["id"] for f in again.findings} & set(earlier)
 
 
 def test_no_sweep_alert_without_new_findings(swept, ws: Path, db) -> None:
@@ -572,7 +585,7 @@ def alerting(config: Path, min_severity: str = "medium") -> None:
 def test_a_scheduled_sweep_writes_its_report_and_alerts_with_it(market, hook, tmp_path) -> None:
     config = demo_workspace(tmp_path / "ws", market.base_url, only=("demo-woo",))
     alerting(config)
-    summary = jobs.sweep_job(config, "demo-woo")
+    summary = jobs.sweep_job(load(config), "demo-woo")
     assert summary["alerts"] == [{"channel": "webhook", "ok": True, "attempts": 1, "error": None}]
     ((_, _, body),) = hook.posts
     payload = json.loads(body)
@@ -592,21 +605,43 @@ def test_the_digest_says_each_thing_once(market, hook, tmp_path) -> None:
     config = demo_workspace(tmp_path / "ws", market.base_url, only=("demo-woo",))
     sweep(config)
     alerting(config)
-    first = jobs.digest_job(config)
-    assert [d["ok"] for d in first] == [True] and len(hook.posts) == 1
-    assert json.loads(hook.posts[0][2])["kind"] == "digest"
     db = store.open_store(config.parent / "listingguard.db")
     when = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    runs.started(db, "digest", when)
-    runs.finished(db, "digest", when, "finished")  # as the scheduler records the run
-    time.sleep(1.1)  # the store's times are to the second
-    second = jobs.digest_job(config)  # nothing new, but the same findings still wait
-    assert [d["ok"] for d in second] == [True]
+
+    def digest(n: int) -> dict:
+        """A digest run as the scheduler records it (runs.finished keeps its watermark)."""
+        fired = when + dt.timedelta(hours=n)
+        runs.started(db, "digest", fired)
+        result = jobs.digest_job(load(config))
+        runs.finished(db, "digest", fired, "finished", watermark=result["until"])
+        return result
+
+    first = digest(1)
+    assert [d["ok"] for d in first["sent"]] == [True] and len(hook.posts) == 1
+    sent = json.loads(hook.posts[0][2])
+    assert sent["kind"] == "digest" and sent["counts"]["new_findings"] > 0
+    # A finding found while that digest was being delivered belongs to the next one.
+    (late,) = db.execute("SELECT id FROM findings WHERE status = 'new' LIMIT 1").fetchone()
+    with store.transaction(db):
+        db.execute("UPDATE findings SET first_seen = ? WHERE id = ?", [first["until"], late])
+    time.sleep(1.1)  # the store's times are to the second: the next digest is taken later
+    assert [d["ok"] for d in digest(2)["sent"]] == [True]
     counts = json.loads(hook.posts[1][2])["counts"]
-    assert counts["new_findings"] == 0 and counts["awaiting_review"] > 0
+    assert counts["new_findings"] == 1 and counts["awaiting_review"] > 1  # the rest still wait
     waiting = [r[0] for r in db.execute("SELECT id FROM findings WHERE status = 'new'")]
     assert findings.review(db, load(config), waiting, "dismissed") == []
-    runs.started(db, "digest", when + dt.timedelta(seconds=1))
-    runs.finished(db, "digest", when + dt.timedelta(seconds=1), "finished")
+    assert digest(3)["sent"] == [] and len(hook.posts) == 2  # all quiet: nothing sent
     db.close()
-    assert jobs.digest_job(config) == [] and len(hook.posts) == 2  # all quiet: no mail
+
+
+def test_an_alert_that_cannot_be_delivered_never_fails_the_sweep(
+    market, monkeypatch, tmp_path
+) -> None:
+    config = demo_workspace(tmp_path / "ws", market.base_url, only=("demo-woo",))
+    alerting(config)
+    monkeypatch.setenv("LG_TEST_WEBHOOK", f"http://127.0.0.1:{free_port()}/hooks/{TOKEN}")
+    summary = jobs.sweep_job(load(config), "demo-woo")
+    (delivery,) = summary["alerts"]
+    assert not delivery["ok"] and delivery["attempts"] == 4  # retried, then given up
+    assert Path(summary["report"]).is_file()
+    assert [m["status"] for m in summary["marketplaces"]] == ["finished"]

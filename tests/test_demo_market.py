@@ -65,12 +65,6 @@ WOO_IMAGE = ("alt", "id", "name", "sizes", "src", "srcset", "thumbnail")
 BROKEN = {"broken-truncated.jpg", "broken-html.jpg", "missing-photo.jpg"}
 
 
-@pytest.fixture(scope="module")
-def market() -> Iterator[DemoMarket]:
-    with DemoMarket(catalogue_source()) as m:
-        yield m
-
-
 def get(url: str) -> tuple[int, http.client.HTTPMessage, bytes]:
     """Status, headers and body of a GET; the URL is quoted first, as Scrapy and browsers do."""
     try:

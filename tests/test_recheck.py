@@ -28,7 +28,6 @@ from crawler.spiders.recheck import (
     visible_text,
 )
 from listingguard import store
-from listingguard.demo import catalogue_source
 from listingguard.demo.market import DemoMarket
 from listingguard.recheck import RecheckResult, RecheckTarget, check, targets_for
 from listingguard.workspace import Workspace, open_workspace
@@ -56,12 +55,6 @@ def add_listing(ws: Workspace, marketplace: str, listing_id: str, url: str) -> i
     return store.save_listing(
         ws.db, {"marketplace": marketplace, "listing_id": listing_id, "url": url, "title": "x"}
     )
-
-
-@pytest.fixture(scope="module")
-def market() -> DemoMarket:
-    with DemoMarket(catalogue_source()) as m:
-        yield m
 
 
 @pytest.fixture(scope="module")

@@ -20,13 +20,13 @@ from click.testing import CliRunner
 from PIL import Image
 
 from listingguard import __version__, report
-from listingguard.demo import catalogue_source
 from listingguard.demo.market import DemoMarket
 from listingguard.findings import StageResult
+from listingguard.links import http_url
 from listingguard.store import finish_sweep, start_sweep
 from listingguard.sweep import CrawlResult, SweepResult
 from listingguard.workspace import open_workspace
-from tests.conftest import run
+from tests.conftest import rows, run
 from tests.test_sweep import demo_workspace, sweep
 
 MARKETS = ("demo-jsonld", "demo-html", "demo-shopify", "demo-woo")
@@ -57,12 +57,6 @@ class Page(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._cell is not None:
             self._cell.append(data)
-
-
-@pytest.fixture(scope="module")
-def market() -> DemoMarket:
-    with DemoMarket(catalogue_source()) as m:
-        yield m
 
 
 @pytest.fixture(scope="module")
@@ -98,18 +92,10 @@ def _render(config: Path, summary: dict) -> str:
         ws.close()
 
 
-def _rows(config: Path, sql: str, args: tuple = ()) -> list[dict]:
-    ws = open_workspace(config)
-    try:
-        return list(ws.db.query(sql, args))
-    finally:
-        ws.close()
-
-
 def _new_findings(config: Path, summary: dict) -> list[dict]:
     ids = report.sweep_ids(summary)
     marks = ",".join("?" for _ in ids)
-    return _rows(
+    return rows(
         config,
         f"SELECT * FROM findings WHERE sweep_id IN ({marks}) AND status = 'new'",
         tuple(ids),
@@ -133,16 +119,16 @@ def _section(html: str, name: str) -> str:
 
 def test_the_counts_of_each_marketplace_and_the_header(swept, page) -> None:
     config, summary = swept
-    rows = {r[0]: r for r in Page(page).rows if len(r) == 13}
+    table = {r[0]: r for r in Page(page).rows if len(r) == 13}
     for m in summary["marketplaces"]:
-        row = rows[m["marketplace"]]
+        row = table[m["marketplace"]]
         assert row[1:2] == [str(m["sweep"])] and row[2] == m["status"] == "finished"
         counts = [m[k] for k in ("pages", "listings", "images", "blocked", "new_findings")]
         assert row[3:8] == [str(n) for n in counts]
         assert row[8] == str(m["errors"])
-    assert set(rows) >= set(MARKETS)
+    assert set(table) >= set(MARKETS)
     total = sum(m["listings"] for m in summary["marketplaces"])
-    assert rows["Total"][4] == str(total)
+    assert table["Total"][4] == str(total)
     owner = open_workspace(config)
     try:
         assert owner.config.owner.legal_name in page
@@ -284,7 +270,7 @@ def test_takedown_figures_once_notices_are_filed(copy, swept) -> None:
     runner = CliRunner()
     summary = swept[1]
     picked: dict[int, int] = {}  # listing -> finding: two photo findings on two listings
-    for f in _rows(
+    for f in rows(
         copy,
         "SELECT f.id, f.listing_id FROM findings f JOIN listings l ON l.id = f.listing_id "
         "WHERE f.kind = 'image_copy' AND f.status = 'new' AND l.marketplace = 'demo-html' "
@@ -306,12 +292,12 @@ def test_takedown_figures_once_notices_are_filed(copy, swept) -> None:
         assert code == 0, (args, out + err)
     html = _render(copy, summary)
     section = _section(html, "takedowns")
-    rows = {r[0].removesuffix(" ⚠"): r for r in Page(section).rows if r}  # ⚠: has warnings
-    dmca = rows["dmca"]
+    table = {r[0].removesuffix(" ⚠"): r for r in Page(section).rows if r}  # ⚠: has warnings
+    dmca = table["dmca"]
     # platform, notices, cases, open, removed, rejected, countered, restored, relisted, ...
     assert dmca[1:6] == ["1", "2", "0", "1", "1"]
     assert dmca[9:] == ["50%", "0%", "14"]
-    assert rows["all platforms"][9:] == ["50%", "0%", "14"]
+    assert table["all platforms"][9:] == ["50%", "0%", "14"]
     assert "acceptance 50% is under 90%" in section
     assert "Acceptance per platform" in section and "Median days to removal" in section
     assert "50% of 2" in section and "14 d (n=1)" in section and "90% floor" in section
@@ -360,7 +346,7 @@ def test_a_sweep_that_found_nothing(workspace: Path) -> None:
     ],
 )
 def test_only_http_urls_are_links(url: str | None, link: bool) -> None:
-    assert (report.http_url(url) is not None) is link
+    assert (http_url(url) is not None) is link
 
 
 def test_the_docstring_examples_hold() -> None:

@@ -25,12 +25,13 @@ from flask.testing import FlaskClient
 from hypothesis import given
 from hypothesis import strategies as st
 
-from listingguard import store
+from listingguard import store, web, weballow
 from listingguard.cli import cli
 from listingguard.config import load
 from listingguard.demo import catalogue_source
 from listingguard.demo.market import DemoMarket
-from listingguard.web import create_app, host_name, web_url
+from listingguard.links import http_url
+from listingguard.web import create_app, host_name
 from listingguard.weballow import toml_string
 from tests.test_sweep import demo_workspace, sweep
 
@@ -142,10 +143,9 @@ def test_confirm_dismiss_and_reopen_change_the_status(client: FlaskClient, confi
     post(client, "/findings/review", csrf, id=[a, b], status="new")
     assert (status_of(config, a), status_of(config, b)) == ("new", "new")
     # the return address is this site's only
-    response = post(
-        client, "/findings/review", csrf, id=a, status="confirmed", next="//evil.example/"
-    )
-    assert response.headers["Location"] == "/"
+    for away in ("//evil.example/", "/\t/evil.example", "/\n/x", "https://evil.example/"):
+        response = post(client, "/findings/review", csrf, id=a, status="confirmed", next=away)
+        assert response.status_code == 303 and response.headers["Location"] == "/"
 
 
 def test_a_finding_on_an_authorised_seller_cannot_be_confirmed(
@@ -196,6 +196,40 @@ def test_get_never_changes_anything(client: FlaskClient, config: Path) -> None:
     assert client.get("/findings/review", query_string={"id": finding}).status_code == 405
     assert client.get("/notices/draft").status_code == 405
     assert config.read_text("utf-8") == before and status_of(config, finding) == "new"
+
+
+def test_a_seller_is_allowed_once_however_many_requests_ask(config: Path) -> None:
+    """Two requests that both loaded the config before either wrote (a double click): the
+    second finds the seller allowed when it holds the file, and writes nothing."""
+    stale = load(config)
+    finding = new_ids(config, marketplace="demo-html")[0]
+    (listing,) = rows(
+        config,
+        "SELECT l.* FROM findings f JOIN listings l ON l.id = f.listing_id WHERE f.id = ?",
+        (finding,),
+    )
+    db = store.open_store(config.parent / "listingguard.db")
+    try:
+        weballow.allow_seller(db, stale, listing, "first")
+        once = config.read_text("utf-8")
+        with pytest.raises(weballow.AllowError, match="already on the allowlist"):
+            weballow.allow_seller(db, stale, listing, "second")
+    finally:
+        db.close()
+    assert config.read_text("utf-8") == once and once.count("[[authorised]]") == len(
+        load(config).authorised
+    )
+
+
+def test_the_address_served_on_is_a_host_name_answered(config: Path) -> None:
+    app = create_app(config, bind="127.0.0.2")
+    assert app.test_client().get("/notices", headers={"Host": "127.0.0.2:8765"}).status_code == 200
+    assert app.test_client().get("/notices", headers={"Host": "evil.example"}).status_code == 400
+
+
+def test_the_access_token_never_reaches_the_request_log() -> None:
+    line = web.without_token("GET /notices?token=s3cret-0123456789&status=new HTTP/1.1")
+    assert "s3cret" not in line and line.startswith("GET /notices?token=") and "status=new" in line
 
 
 def test_allowing_a_seller_appends_an_authorised_entry(client: FlaskClient, config: Path) -> None:
@@ -443,7 +477,7 @@ def test_host_name(header: str, name: str | None) -> None:
      (" javascript:alert(1)", False), (None, False)],
 )  # fmt: skip
 def test_only_http_addresses_become_links(url: str | None, link: bool) -> None:
-    assert (web_url(url) is not None) is link
+    assert (http_url(url) is not None) is link
 
 
 def invoke(*args: str, env: dict | None = None) -> tuple[int, str]:

@@ -19,14 +19,11 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 from apscheduler.triggers.cron import CronTrigger
 
 import scheduler
 from listingguard import config as config_mod
 from listingguard import runs, store
-from listingguard.demo import catalogue_source
-from listingguard.demo.market import DemoMarket
 from listingguard.demo.tour import set_marketplace_key
 from tests.conftest import run
 from tests.test_sweep import demo_workspace
@@ -35,7 +32,13 @@ UTC = dt.UTC
 
 
 def hourly() -> CronTrigger:
+    """Every hour at :00 (for first_run, whose clock is NOW)."""
     return CronTrigger(minute=0, timezone=UTC)
+
+
+def far_hourly() -> CronTrigger:
+    """Every hour, at the minute farthest from now: no run of it falls due during a test."""
+    return CronTrigger(minute=(dt.datetime.now(UTC).minute + 30) % 60, timezone=UTC)
 
 
 def spec(trigger: CronTrigger, calls: list, job: str = "tick", **kw) -> scheduler.JobSpec:
@@ -107,8 +110,9 @@ def test_a_run_missed_while_down_is_due_at_once() -> None:
 def test_an_interrupted_run_is_run_again_unless_it_must_not_be() -> None:
     died = runs.Run("tick", NOW.replace(minute=0), "running")
     assert scheduler.first_run(spec(hourly(), []), died, NOW) == NOW
-    digest = spec(hourly(), [], resume=False)
-    assert scheduler.first_run(digest, died, NOW) == NOW.replace(hour=13, minute=0)
+    assert scheduler.first_run(spec(hourly(), []), died, NOW, resume=False) == NOW.replace(
+        hour=13, minute=0
+    )
 
 
 # -- the scheduler on the real clock --------------------------------------------------------------
@@ -128,7 +132,7 @@ def test_a_due_job_runs_every_time_and_each_run_is_kept(workspace: Path) -> None
 
 
 def test_a_restart_right_after_a_run_does_not_run_it_again(workspace: Path) -> None:
-    trigger, calls = hourly(), []
+    trigger, calls = far_hourly(), []
     done = last_fire(trigger, dt.datetime.now(UTC))
     record(workspace, "tick", done, "finished")
     sched = running(workspace, [spec(trigger, calls)])
@@ -141,8 +145,20 @@ def test_a_restart_right_after_a_run_does_not_run_it_again(workspace: Path) -> N
     assert last(workspace, "tick").runs == 1
 
 
+def test_an_interrupted_job_with_nothing_to_resume_waits_for_its_time(workspace: Path) -> None:
+    trigger, calls = far_hourly(), []
+    done = last_fire(trigger, dt.datetime.now(UTC))
+    record(workspace, "tick", done, "running")  # killed after its sweep, while reporting
+    sched = running(workspace, [spec(trigger, calls, resumable=lambda db: False)])
+    try:
+        time.sleep(2)
+        assert calls == [] and sched.next_runs()["tick"] == done + dt.timedelta(hours=1)
+    finally:
+        sched.stop()
+
+
 def test_runs_missed_while_down_run_once_at_start(workspace: Path) -> None:
-    trigger, calls = hourly(), []
+    trigger, calls = far_hourly(), []
     record(
         workspace,
         "tick",
@@ -179,8 +195,8 @@ def test_a_run_later_than_the_grace_time_is_recorded_missed_not_run(workspace: P
 
 def test_an_interrupted_run_is_resumed_at_start(workspace: Path) -> None:
     calls: list[float] = []
-    record(workspace, "tick", last_fire(hourly(), dt.datetime.now(UTC)), "running")
-    sched = running(workspace, [spec(hourly(), calls)])
+    record(workspace, "tick", last_fire(far_hourly(), dt.datetime.now(UTC)), "running")
+    sched = running(workspace, [spec(far_hourly(), calls)])
     try:
         assert wait_for(lambda: len(calls) == 1)
     finally:
@@ -245,12 +261,6 @@ def test_schedule_list_prints_every_job_with_its_next_run(runner, workspace: Pat
     assert code == 0 and "daily digest" in stdout and "next run" in stdout
 
 
-@pytest.fixture(scope="module")
-def market() -> DemoMarket:
-    with DemoMarket(catalogue_source()) as m:
-        yield m
-
-
 def start_schedule(config: Path, log: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "listingguard", "schedule", "--config", str(config)],
@@ -269,8 +279,12 @@ def test_sigterm_stops_a_sweep_at_a_safe_point_and_a_restart_resumes_it(market, 
     config = demo_workspace(tmp_path / "ws", market.base_url, only=("demo-jsonld",))
     slow = set_marketplace_key(config.read_text("utf-8"), "demo-jsonld", "delay", "0.7")
     config.write_text(slow, "utf-8")
-    # The previous scheduler process died in the 06:00 sweep: this one resumes it at once.
+    # The previous scheduler process died as its sweep began: this one resumes it at once.
     record(config, "sweep:demo-jsonld", dt.datetime.now(UTC).replace(minute=0, second=0), "running")
+    db = store.open_store(config.parent / "listingguard.db")
+    with store.transaction(db):
+        store.start_sweep(db, "demo-jsonld")
+    db.close()
     log = tmp_path / "schedule.log"
     proc = start_schedule(config, log)
     db = store.open_store(config.parent / "listingguard.db")

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from listingguard import store
-from listingguard.demo import build, catalogue_source, tour
+from listingguard.demo import build, tour
 from listingguard.demo.market import DemoMarket
 from listingguard.demo.tour import set_marketplace_key
 from tests.conftest import run
@@ -47,12 +47,6 @@ def sweep(config: Path, *args: str) -> dict:
     )
     assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-2000:]
     return json.loads(proc.stdout)
-
-
-@pytest.fixture(scope="module")
-def market() -> DemoMarket:
-    with DemoMarket(catalogue_source()) as m:
-        yield m
 
 
 @pytest.fixture(scope="module")

@@ -20,19 +20,12 @@ import pytest
 from click.testing import CliRunner
 
 from listingguard import casework, store
-from listingguard.demo import catalogue_source
 from listingguard.demo.market import DemoMarket
 from listingguard.workspace import open_workspace
 from takedown.clock import add_business_days, deadline
 from takedown.platforms import Clock
-from tests.conftest import run
+from tests.conftest import rows, run
 from tests.test_sweep import demo_workspace, sweep
-
-
-@pytest.fixture(scope="module")
-def market() -> DemoMarket:
-    with DemoMarket(catalogue_source()) as m:
-        yield m
 
 
 @pytest.fixture(scope="module")
@@ -50,19 +43,11 @@ def ws_dir(swept: Path, tmp_path: Path) -> Path:
     return copy
 
 
-def _rows(config: Path, sql: str, args: tuple = ()) -> list[dict]:
-    ws = open_workspace(config)
-    try:
-        return list(ws.db.query(sql, args))
-    finally:
-        ws.close()
-
-
 def _findings(config: Path, *, kind: str, marketplace: str, status: str = "new") -> list[int]:
     """Findings of a kind; trademark ones on the registered mark (LumaTech has none)."""
     return [
         r["id"]
-        for r in _rows(
+        for r in rows(
             config,
             "SELECT f.id FROM findings f JOIN listings l ON l.id = f.listing_id "
             "JOIN assets a ON a.id = f.asset_id WHERE f.kind = ? AND l.marketplace = ? "
@@ -84,7 +69,7 @@ def _approved_image_notice(runner: CliRunner, config: Path) -> tuple[int, str]:
     ids = _findings(config, kind="image_copy", marketplace="demo-html")[:1]
     _confirm(runner, config, ids)
     assert run(runner, config, "takedown", "draft", str(ids[0]), "--no-pack")[0] == 0
-    (n,) = _rows(config, "SELECT id FROM notices")
+    (n,) = rows(config, "SELECT id FROM notices")
     nid = str(n["id"])
     assert run(runner, config, "takedown", "approve", nid, "--by", "J")[0] == 0
     return ids[0], nid
@@ -102,7 +87,7 @@ def test_only_confirmed_and_never_authorised(runner: CliRunner, ws_dir: Path) ->
     assert code == 2 and "authorised" in out + err
     code, out, err = run(runner, config, "takedown", "draft", str(mine[0]))
     assert code == 2 and "never reported" in out + err
-    assert not _rows(config, "SELECT * FROM notices")
+    assert not rows(config, "SELECT * FROM notices")
 
 
 def test_eml_parses_and_carries_the_pack(runner: CliRunner, ws_dir: Path) -> None:
@@ -113,7 +98,7 @@ def test_eml_parses_and_carries_the_pack(runner: CliRunner, ws_dir: Path) -> Non
     _confirm(runner, config, ids)
     code, out, err = run(runner, config, "takedown", "draft", *map(str, ids), "--format", "eml")
     assert code == 0, out + err
-    (notice,) = _rows(config, "SELECT * FROM notices")
+    (notice,) = rows(config, "SELECT * FROM notices")
     assert notice["platform"] == "ebay-vero" and notice["legal_basis"] == "trademark"
     msg = email.message_from_bytes(Path(notice["path"]).read_bytes(), policy=email.policy.default)
     assert msg["To"] == "vero@ebay.com"
@@ -127,7 +112,7 @@ def test_eml_parses_and_carries_the_pack(runner: CliRunner, ws_dir: Path) -> Non
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         assert "manifest.json" in z.namelist()
     assert packs.verify_pack(Path(notice["pack_path"])) == []
-    assert _rows(config, "SELECT COUNT(*) AS n FROM notice_findings")[0]["n"] == len(ids)
+    assert rows(config, "SELECT COUNT(*) AS n FROM notice_findings")[0]["n"] == len(ids)
 
 
 def test_missing_field_names_the_config_key(runner: CliRunner, ws_dir: Path) -> None:
@@ -140,7 +125,7 @@ def test_missing_field_names_the_config_key(runner: CliRunner, ws_dir: Path) -> 
     code, out, err = run(runner, config, "takedown", "draft", str(ids[0]), "--no-pack")
     assert code == 2
     assert "owner.address is required by ebay-vero" in out + err
-    assert not _rows(config, "SELECT * FROM notices")
+    assert not rows(config, "SELECT * FROM notices")
     assert not list((ws_dir / "notices").glob("*")) if (ws_dir / "notices").exists() else True
 
 
@@ -177,7 +162,7 @@ def test_split_at_the_limit_with_a_users_definition(runner: CliRunner, ws_dir: P
     ids = _findings(config, kind="image_copy", marketplace="demo-html")
     listings = {
         r["listing_id"]
-        for r in _rows(
+        for r in rows(
             config, f"SELECT listing_id FROM findings WHERE id IN ({','.join(map(str, ids))})"
         )
     }
@@ -187,11 +172,11 @@ def test_split_at_the_limit_with_a_users_definition(runner: CliRunner, ws_dir: P
         runner, config, "takedown", "draft", *map(str, ids), "--platform", "tiny", "--no-pack"
     )
     assert code == 0, out + err
-    notices = _rows(config, "SELECT * FROM notices ORDER BY id")
+    notices = rows(config, "SELECT * FROM notices ORDER BY id")
     assert len(notices) == -(-len(listings) // 2)
     for n in notices:
         assert n["platform"] == "tiny" and n["legal_basis"] == "copyright"
-        per = _rows(
+        per = rows(
             config,
             "SELECT COUNT(DISTINCT f.listing_id) AS n FROM notice_findings nf JOIN findings f "
             "ON f.id = nf.finding_id WHERE nf.notice_id = ?",
@@ -219,7 +204,7 @@ def test_scraped_text_is_never_a_template(runner: CliRunner, ws_dir: Path) -> No
             runner, config, "takedown", "draft", str(ids[0]), "--format", fmt, "--no-pack"
         )
         assert code == 0, out + err
-        (n,) = _rows(config, "SELECT * FROM notices ORDER BY id DESC LIMIT 1")
+        (n,) = rows(config, "SELECT * FROM notices ORDER BY id DESC LIMIT 1")
         written = Path(n["path"]).read_text("utf-8-sig")
         if fmt == "text":
             assert hostile in written  # printed as scraped, never evaluated
@@ -239,7 +224,7 @@ def test_lifecycle_deadlines_and_stats(runner: CliRunner, ws_dir: Path) -> None:
         runner, config, "takedown", "draft", *map(str, ids), "--platform", "dmca", "--no-pack"
     )
     assert code == 0, out + err
-    (notice,) = _rows(config, "SELECT * FROM notices")
+    (notice,) = rows(config, "SELECT * FROM notices")
     nid = str(notice["id"])
     code, out, err = run(runner, config, "takedown", "mark", nid, "submitted")
     assert code == 2 and "approved" in out + err  # a person approves first
@@ -247,16 +232,16 @@ def test_lifecycle_deadlines_and_stats(runner: CliRunner, ws_dir: Path) -> None:
     assert code == 0, out + err
     code, out, err = run(runner, config, "takedown", "mark", nid, "submitted", "--on", "2026-11-16")
     assert code == 0, out + err
-    cases = _rows(config, "SELECT * FROM cases ORDER BY id")
+    cases = rows(config, "SELECT * FROM cases ORDER BY id")
     assert len(cases) == len(
         {
             r["listing_id"]
-            for r in _rows(config, "SELECT listing_id FROM findings WHERE id IN (?, ?)", tuple(ids))
+            for r in rows(config, "SELECT listing_id FROM findings WHERE id IN (?, ?)", tuple(ids))
         }
     )
     assert all(
         f["status"] == "reported"
-        for f in _rows(config, f"SELECT status FROM findings WHERE id IN ({ids[0]}, {ids[1]})")
+        for f in rows(config, f"SELECT status FROM findings WHERE id IN ({ids[0]}, {ids[1]})")
     )
     first, *rest = cases
     # A counter-notice received on Friday 20 November 2026: the DMCA's 10 business days skip
@@ -275,7 +260,7 @@ def test_lifecycle_deadlines_and_stats(runner: CliRunner, ws_dir: Path) -> None:
     )
     assert code == 0, out + err
     assert (
-        _rows(config, "SELECT deadline FROM cases WHERE id = ?", (first["id"],))[0]["deadline"]
+        rows(config, "SELECT deadline FROM cases WHERE id = ?", (first["id"],))[0]["deadline"]
         == "2026-12-04"
     )
     code, out, err = run(runner, config, "takedown", "list", "--cases")
@@ -355,7 +340,7 @@ def test_relisting_links_to_the_old_case(runner: CliRunner, ws_dir: Path) -> Non
     fid, nid = _approved_image_notice(runner, config)
     assert run(runner, config, "takedown", "mark", nid, "submitted", "--on", "2026-11-01")[0] == 0
     assert run(runner, config, "takedown", "mark", nid, "removed")[0] == 0
-    old = _rows(
+    old = rows(
         config,
         "SELECT l.*, f.asset_id, f.kind FROM findings f JOIN listings l ON l.id = f.listing_id "
         "WHERE f.id = ?",
@@ -398,20 +383,20 @@ def test_relisting_links_to_the_old_case(runner: CliRunner, ws_dir: Path) -> Non
     found = casework.link_relistings(ws.db)
     ws.close()
     assert [r["listing_id"] for r in found] == [new_listing]
-    (case,) = _rows(config, "SELECT * FROM cases")
+    (case,) = rows(config, "SELECT * FROM cases")
     assert case["status"] == "relisted"
     _confirm(runner, config, [new_finding])
     assert run(runner, config, "takedown", "draft", str(new_finding), "--no-pack")[0] == 0
-    n2 = _rows(config, "SELECT id FROM notices ORDER BY id DESC LIMIT 1")[0]["id"]
+    n2 = rows(config, "SELECT id FROM notices ORDER BY id DESC LIMIT 1")[0]["id"]
     assert run(runner, config, "takedown", "approve", str(n2), "--by", "J")[0] == 0
     assert run(runner, config, "takedown", "mark", str(n2), "submitted")[0] == 0
-    newest = _rows(config, "SELECT * FROM cases WHERE notice_id = ?", (n2,))[0]
+    newest = rows(config, "SELECT * FROM cases WHERE notice_id = ?", (n2,))[0]
     assert newest["relisted_from"] == case["id"]
 
 
 def test_seller_counter_notice_cites_its_own_proof(runner: CliRunner, ws_dir: Path) -> None:
     config = ws_dir / "config.toml"
-    photo = _rows(
+    photo = rows(
         config,
         "SELECT a.id, a.sha256, a.path FROM assets a JOIN findings f ON f.asset_id = a.id "
         "WHERE a.kind = 'image' AND f.status = 'authorised' LIMIT 1",
@@ -459,16 +444,16 @@ def test_recheck_marks_a_removed_listing_removed(
     keeps the answer that proves it as a capture."""
     config = ws_dir / "config.toml"
     ids = _findings(config, kind="image_copy", marketplace="demo-html")
-    rows = _rows(
+    found = rows(
         config,
         f"SELECT f.id, l.id AS row, l.url FROM findings f JOIN listings l ON l.id = f.listing_id "
         f"WHERE f.id IN ({','.join(map(str, ids))}) ORDER BY f.id",
     )
-    first, second = rows[0], next(r for r in rows if r["row"] != rows[0]["row"])
+    first, second = found[0], next(r for r in found if r["row"] != found[0]["row"])
     chosen = [first["id"], second["id"]]
     _confirm(runner, config, chosen)
     assert run(runner, config, "takedown", "draft", *map(str, chosen), "--no-pack")[0] == 0
-    (n,) = _rows(config, "SELECT id FROM notices")
+    (n,) = rows(config, "SELECT id FROM notices")
     nid = str(n["id"])
     assert run(runner, config, "takedown", "approve", nid, "--by", "J")[0] == 0
     assert run(runner, config, "takedown", "mark", nid, "submitted")[0] == 0
@@ -478,24 +463,24 @@ def test_recheck_marks_a_removed_listing_removed(
     finally:
         market.relist(first["url"])
     assert code == 0, out + err
-    cases = {c["listing_id"]: c for c in _rows(config, "SELECT * FROM cases")}
+    cases = {c["listing_id"]: c for c in rows(config, "SELECT * FROM cases")}
     assert cases[first["row"]]["status"] == "removed"
     assert cases[first["row"]]["closed_at"]
     assert cases[second["row"]]["status"] == "submitted"
     assert cases[second["row"]]["last_checked_at"]
-    (event,) = _rows(
+    (event,) = rows(
         config,
         "SELECT * FROM case_events WHERE case_id = ? AND status = 'removed'",
         (cases[first["row"]]["id"],),
     )
-    capture = _rows(config, "SELECT * FROM captures WHERE id = ?", (event["capture_id"],))[0]
+    capture = rows(config, "SELECT * FROM captures WHERE id = ?", (event["capture_id"],))[0]
     assert capture["kind"] == "recheck" and capture["url"] == first["url"]
     assert (
-        _rows(config, "SELECT status FROM listings WHERE id = ?", (first["row"],))[0]["status"]
+        rows(config, "SELECT status FROM listings WHERE id = ?", (first["row"],))[0]["status"]
         == "removed"
     )
     assert {
-        r["status"] for r in _rows(config, f"SELECT status FROM findings WHERE id = {first['id']}")
+        r["status"] for r in rows(config, f"SELECT status FROM findings WHERE id = {first['id']}")
     } == {"resolved"}
 
 
@@ -550,7 +535,7 @@ def test_a_notice_cannot_go_on_once_its_finding_is_not_reportable(
     assert run(runner, config, "takedown", "draft", str(ids[0]), "--no-pack")[0] == 0
     code, out, err = run(runner, config, "findings", "dismiss", str(ids[0]))
     assert code == 2 and "discard the notice first" in out + err
-    seller = _rows(
+    seller = rows(
         config,
         "SELECT l.seller_name FROM findings f JOIN listings l ON l.id = f.listing_id "
         "WHERE f.id = ?",
@@ -559,10 +544,10 @@ def test_a_notice_cannot_go_on_once_its_finding_is_not_reportable(
     text = config.read_text("utf-8")
     entry = f'[[authorised]]\nname = "Late licensee"\nseller_names = ["{seller}"]\n\n'
     config.write_text(text.replace("[[authorised]]", entry + "[[authorised]]", 1), "utf-8")
-    (n,) = _rows(config, "SELECT id FROM notices")
+    (n,) = rows(config, "SELECT id FROM notices")
     code, out, err = run(runner, config, "takedown", "approve", str(n["id"]), "--by", "J")
     assert code == 2 and "Late licensee" in out + err
-    assert _rows(config, "SELECT status FROM notices")[0]["status"] == "draft"
+    assert rows(config, "SELECT status FROM notices")[0]["status"] == "draft"
 
 
 def test_a_broken_user_template_is_a_clear_error_and_leaves_nothing(
@@ -587,7 +572,7 @@ def test_a_broken_user_template_is_a_clear_error_and_leaves_nothing(
     code, out, err = run(runner, config, "takedown", "draft", str(ids[0]), "--platform", "acme")
     assert code == 2 and "acme.toml" in out + err and "emial" in out + err
     assert "Traceback" not in out + err
-    assert not _rows(config, "SELECT * FROM notices")
+    assert not rows(config, "SELECT * FROM notices")
     assert (
         not list((ws_dir / "notices").glob("notice-*")) if (ws_dir / "notices").exists() else True
     )
@@ -612,7 +597,7 @@ def test_a_counter_notice_needs_the_complainant_and_a_copyright_claim(
     runner: CliRunner, ws_dir: Path
 ) -> None:
     config = ws_dir / "config.toml"
-    photo = _rows(config, "SELECT id FROM assets WHERE kind = 'image' LIMIT 1")[0]["id"]
+    photo = rows(config, "SELECT id FROM assets WHERE kind = 'image' LIMIT 1")[0]["id"]
     base = ("takedown", "respond", "--listing", "https://shop.example/p/1", "--asset", str(photo))
     code, out, err = run(runner, config, *base, "--platform", "dmca")
     assert code == 2 and "--complainant" in out + err
@@ -640,6 +625,6 @@ def test_a_removed_listing_seen_live_again_reopens_its_case(
         )
     (case_id,) = casework.back_online(ws.db)
     ws.close()
-    (case,) = _rows(config, "SELECT * FROM cases")
+    (case,) = rows(config, "SELECT * FROM cases")
     assert case["id"] == case_id and case["status"] == "restored"
-    assert _rows(config, "SELECT status FROM notices")[0]["status"] == "restored"
+    assert rows(config, "SELECT status FROM notices")[0]["status"] == "restored"
