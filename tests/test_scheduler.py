@@ -23,7 +23,9 @@ from apscheduler.triggers.cron import CronTrigger
 
 import scheduler
 from listingguard import config as config_mod
+from listingguard import findings as findings_mod
 from listingguard import runs, store
+from listingguard import sweep as sweep_mod
 from listingguard.demo.tour import set_marketplace_key
 from tests.conftest import run
 from tests.test_sweep import demo_workspace
@@ -330,4 +332,34 @@ def test_sigterm_stops_a_sweep_at_a_safe_point_and_a_restart_resumes_it(market, 
     assert row.runs == 3 and row.next_run_at  # the run that died, the stopped one, the resumed one
     reports = list((config.parent / "reports").glob("sweep-*/report.html"))
     assert len(reports) == 1
+    db.close()
+
+
+class StopAfterFirstListing(sweep_mod.Display):
+    """A stop (the scheduler's SIGTERM) arriving as the matching stage writes its first listing."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+
+    def listing_done(self, n: int) -> None:
+        self.stop.set()
+
+
+def test_a_stop_during_matching_leaves_the_rest_to_the_next_sweep(
+    market, tmp_path, monkeypatch
+) -> None:
+    config = demo_workspace(tmp_path / "ws", market.base_url, only=("demo-woo",))
+    monkeypatch.setattr(findings_mod, "BATCH", 1)  # a batch per listing, so the stop falls inside
+    loaded = config_mod.load(config)
+    db = store.open_store(loaded.workspace.database)
+    stop = threading.Event()
+    result = sweep_mod.run(loaded, db, None, StopAfterFirstListing(stop), workers=1, stop=stop)
+    assert result.stopped and result.stage.listings == 1
+    left = db.execute("SELECT COUNT(*) FROM listings WHERE matched_at IS NULL").fetchone()[0]
+    assert left > 0 and [r[0] for r in db.execute("SELECT status FROM sweeps")] == ["matching"]
+
+    again = sweep_mod.run(loaded, db, None, workers=1)  # the next run: straight to matching
+    assert not again.stopped and again.crawls[0].resumed and again.stage.listings == left
+    assert db.execute("SELECT COUNT(*) FROM listings WHERE matched_at IS NULL").fetchone()[0] == 0
+    assert [r[0] for r in db.execute("SELECT status FROM sweeps")] == ["finished"]
     db.close()
