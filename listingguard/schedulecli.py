@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import fcntl
 import logging
 import os
 import signal
 import threading
+import zoneinfo
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
@@ -44,6 +46,13 @@ def only_scheduler(path: Path) -> Iterator[None]:
         yield
 
 
+def _local(iso: str | None, tz: zoneinfo.ZoneInfo) -> str:
+    """An ISO time as the table shows it: minutes, in the schedule's time zone."""
+    if iso is None:
+        return "never"
+    return dt.datetime.fromisoformat(iso).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
 @cli.command()
 @click.option("--list", "list_jobs", is_flag=True, help="Print the jobs and their next runs; exit.")
 @click.option("-v", "--verbose", is_flag=True, help="Log the crawls' and APScheduler's own steps.")
@@ -72,9 +81,14 @@ def schedule(list_jobs: bool, verbose: bool, config_path: Path, as_json: bool) -
             print_json(plan)
             return
         table = Table("job", "cron", "last run", "next run")
+        tz = zoneinfo.ZoneInfo(config.schedule.timezone)
         for job in plan:
-            last = f"{job['last_fire_time']} ({job['last_status']})" if job["runs"] else "never"
-            nxt = (job["next_run"] or "never") + (" (due now)" if job["late"] else "")
+            last = (
+                f"{_local(job['last_fire_time'], tz)} ({job['last_status']})"
+                if job["runs"]
+                else "never"
+            )
+            nxt = _local(job["next_run"], tz) + (" (due now)" if job["late"] else "")
             table.add_row(escape(job["what"]), escape(job["cron"]), escape(last), escape(nxt))
         out.print(table)
         out.print(f"Times in {escape(config.schedule.timezone)}; start with: listingguard schedule")
