@@ -74,7 +74,7 @@ def job_specs(config: Config) -> list[JobSpec]:
         JobSpec(
             f"sweep:{name}", f"sweep {name}", m.schedule or config.schedule.sweep,
             cron(m.schedule or config.schedule.sweep),
-            partial(_sweep, config, name), partial(sweep.resumable, name=name),
+            partial(jobs.sweep_job, config, name), partial(sweep.resumable, name=name),
         )
         for name, m in config.marketplaces.items()
         if m.enabled
@@ -92,10 +92,6 @@ def job_specs(config: Config) -> list[JobSpec]:
         )
     )  # fmt: skip
     return specs
-
-
-def _sweep(config: Config, name: str, stop: threading.Event) -> dict[str, Any]:
-    return jobs.sweep_job(config, name, stop)
 
 
 def first_run(
@@ -119,8 +115,8 @@ class Scheduler:
     """The jobs of one workspace on an APScheduler ``BackgroundScheduler``.
 
     ``start()`` returns at once; ``stop()`` sets the stop event the running job honours at its
-    next safe point (a sweep asks its crawl to stop and leaves matching to the next run) and
-    waits for it.
+    next safe point (a sweep asks its crawl to stop and starts no more matching) and waits
+    for it.
     """
 
     def __init__(self, config: Config, specs: list[JobSpec] | None = None) -> None:

@@ -393,8 +393,9 @@ def evidence_views(
         try:
             if f["kind"] == "image_copy":
                 _, view["jpeg"] = image_evidence(g, f, listing["url"])
-            else:
-                _, view["excerpt"] = text_evidence(g, f, listing, g.pages(f["listing_id"]))
+            else:  # the excerpt only: the marked page is the pack's, not needed to show it
+                spans = packhtml.text_spans(f["kind"], f["detail"])
+                view["excerpt"] = packhtml.excerpt(listing_text(listing), spans)
         except EvidenceChanged as exc:
             g.notes.append(f"finding {f['id']}: {exc}")
         if view["jpeg"]:

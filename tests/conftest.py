@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import struct
 import zlib
 from collections.abc import Iterator
@@ -36,6 +37,26 @@ def market() -> Iterator[DemoMarket]:
     """The demo marketplace on 127.0.0.1, one per test module (a module may define its own)."""
     with DemoMarket(catalogue_source()) as m:
         yield m
+
+
+@pytest.fixture(scope="session")
+def two_shops(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """The demo's JSON-LD and HTML storefronts swept once for the whole run (the market is gone
+    afterwards): the workspace's folder and the sweep's summary. Shared by several modules, so
+    never changed: ``copy_workspace`` it first."""
+    from tests.test_sweep import demo_workspace, sweep
+
+    base = tmp_path_factory.mktemp("two-shops") / "ws"
+    with DemoMarket(catalogue_source()) as market:
+        summary = sweep(demo_workspace(base, market.base_url, ("demo-jsonld", "demo-html")))
+    return base, summary
+
+
+def copy_workspace(folder: Path, to: Path) -> Path:
+    """A copy of the workspace in ``folder`` (its paths are relative to its config.toml) at
+    ``to``; the copy's config.toml."""
+    shutil.copytree(folder, to)
+    return to / "config.toml"
 
 
 def rows(config: Path, sql: str, args: tuple = ()) -> list[dict]:

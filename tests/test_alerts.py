@@ -33,8 +33,7 @@ from click.testing import CliRunner
 
 from listingguard import alerts, deliver, findings, jobs, runs, store
 from listingguard.config import Alerts, Config, EmailAlert, EnvVar, Owner, WebhookAlert, load
-from listingguard.demo.market import DemoMarket
-from tests.conftest import run
+from tests.conftest import copy_workspace, run
 from tests.test_sweep import demo_workspace, sweep
 
 USER, PASSWORD = "alerts@luma.example", "correct horse battery staple"
@@ -44,11 +43,12 @@ HOSTILE = "<script>alert(1)</script> Luma bag\r\nBcc: x@evil.example\x1b[2J"
 
 @pytest.fixture(scope="module")
 def swept(
-    tmp_path_factory: pytest.TempPathFactory, market: DemoMarket
+    two_shops: tuple[Path, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, dict[str, Any]]:
-    base = tmp_path_factory.mktemp("swept")
-    config = demo_workspace(base, market.base_url, only=("demo-jsonld", "demo-html"))
-    return base, sweep(config)
+    """This module's copy of the swept demo workspace (two storefronts), and the sweep's summary."""
+    return copy_workspace(two_shops[0], tmp_path_factory.mktemp("swept") / "ws").parent, two_shops[
+        1
+    ]
 
 
 @pytest.fixture

@@ -27,7 +27,6 @@ from PIL import Image
 
 from listingguard import imaging, packs, store
 from listingguard.demo import catalogue_source
-from listingguard.demo.market import DemoMarket
 from listingguard.errors import NotFound
 from listingguard.workspace import open_workspace
 from matcher.fingerprint import Fingerprint, fingerprint
@@ -35,21 +34,15 @@ from matcher.imagefile import decode
 from matcher.imagematch import compare
 from takedown import pack as pack_mod
 from takedown import sidebyside
-from tests.conftest import run
-from tests.test_sweep import demo_workspace, sweep
+from tests.conftest import copy_workspace, run
 
 HOSTILE = '<script>alert(1)</script> {{ 7*7 }} <img src=x onerror="alert(2)"> Lu\u200bma'
 
 
 @pytest.fixture(scope="module")
-def swept(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A demo workspace swept once; returns its config.toml."""
-    with DemoMarket(catalogue_source()) as market:
-        config = demo_workspace(
-            tmp_path_factory.mktemp("packs") / "ws", market.base_url, ("demo-jsonld", "demo-html")
-        )
-        sweep(config)
-    return config
+def swept(two_shops: tuple[Path, dict], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This module's copy of the swept demo workspace; its config.toml."""
+    return copy_workspace(two_shops[0], tmp_path_factory.mktemp("packs") / "ws")
 
 
 def _one(config: Path, sql: str) -> int:

@@ -28,29 +28,20 @@ from hypothesis import strategies as st
 from listingguard import store, web, weballow
 from listingguard.cli import cli
 from listingguard.config import load
-from listingguard.demo import catalogue_source
-from listingguard.demo.market import DemoMarket
 from listingguard.links import http_url
 from listingguard.web import create_app, host_name
 from listingguard.weballow import toml_string
-from tests.test_sweep import demo_workspace, sweep
+from tests.conftest import copy_workspace
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 HOSTILE_TITLE = "<script>alert(1)</script>"
 HOSTILE_ATTR = 'x" onerror="window.__xss=1;alert(1)'
 
 
-def swept_demo(base: Path) -> Path:
-    """A demo workspace of two storefronts, swept once; returns its folder."""
-    with DemoMarket(catalogue_source()) as market:
-        config = demo_workspace(base, market.base_url, only=("demo-jsonld", "demo-html"))
-        sweep(config)
-    return base
-
-
 @pytest.fixture(scope="module")
-def swept(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return swept_demo(tmp_path_factory.mktemp("review") / "ws")
+def swept(two_shops: tuple[Path, dict], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This module's copy of the swept demo workspace (two storefronts); its folder."""
+    return copy_workspace(two_shops[0], tmp_path_factory.mktemp("review") / "ws").parent
 
 
 @pytest.fixture

@@ -25,8 +25,8 @@ from werkzeug.serving import make_server
 from listingguard import notices
 from listingguard.web import create_app
 from listingguard.workspace import open_workspace
-from tests.conftest import ROOT
-from tests.test_review import HOSTILE_ATTR, hostile, rows, status_of, swept_demo
+from tests.conftest import ROOT, copy_workspace
+from tests.test_review import HOSTILE_ATTR, hostile, rows, status_of
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -50,8 +50,8 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def swept(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return swept_demo(tmp_path_factory.mktemp("review-browser") / "ws")
+def swept(two_shops: tuple[Path, dict], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_workspace(two_shops[0], tmp_path_factory.mktemp("review-browser") / "ws").parent
 
 
 @pytest.fixture
