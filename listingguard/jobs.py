@@ -61,14 +61,15 @@ def sweep_job(
         ws.close()
 
 
-def recheck_job(config: Config, stop: threading.Event | None = None) -> list[dict[str, Any]]:
-    """Look at every open case's listing again and record removals."""
+def recheck_job(config: Config, stop: threading.Event | None = None) -> dict[str, Any]:
+    """Look at every open case's listing again and record removals; ``stopped`` when the stop
+    came first (the scheduler runs it again at its next start)."""
     ws = workspace_of(config)
     try:
         result = casework.recheck(ws, stop)
         removed = sum(1 for r in result if r["now"] == "removed")
         log.info("recheck: %d open cases looked at, %d now removed", len(result), removed)
-        return result
+        return {"cases": result, "stopped": stop is not None and stop.is_set()}
     finally:
         ws.close()
 

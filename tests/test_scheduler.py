@@ -24,7 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 import scheduler
 from listingguard import config as config_mod
 from listingguard import findings as findings_mod
-from listingguard import runs, store
+from listingguard import jobs, runs, store
 from listingguard import sweep as sweep_mod
 from listingguard.demo.tour import set_marketplace_key
 from tests.conftest import run
@@ -363,3 +363,11 @@ def test_a_stop_during_matching_leaves_the_rest_to_the_next_sweep(
     assert db.execute("SELECT COUNT(*) FROM listings WHERE matched_at IS NULL").fetchone()[0] == 0
     assert [r[0] for r in db.execute("SELECT status FROM sweeps")] == ["finished"]
     db.close()
+
+
+def test_a_recheck_stopped_early_says_so(workspace: Path) -> None:
+    config = config_mod.load(workspace)
+    assert jobs.recheck_job(config) == {"cases": [], "stopped": False}
+    stop = threading.Event()
+    stop.set()
+    assert jobs.recheck_job(config, stop)["stopped"]  # run again at the next start
