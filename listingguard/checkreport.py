@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from jinja2 import PackageLoader, StrictUndefined
+from jinja2 import PackageLoader
 from jinja2.sandbox import SandboxedEnvironment
 from rich.console import Console
 from rich.table import Table
@@ -26,6 +26,7 @@ from listingguard.config import Config
 from listingguard.files import FileRefused, read_regular
 from listingguard.selfcheck import Report, summary
 from matcher.imagefile import ImageRejected, decode
+from takedown import packhtml
 from takedown.sidebyside import to_jpeg
 
 THUMB_SIDE = 160
@@ -89,13 +90,7 @@ def as_json(reports: Sequence[Report], seconds: float) -> dict[str, Any]:
 
 @functools.cache
 def _environment() -> SandboxedEnvironment:
-    return SandboxedEnvironment(
-        loader=PackageLoader("listingguard", "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    return packhtml.environment(PackageLoader("listingguard", "templates"))
 
 
 def thumbnail(data: bytes | None, config: Config) -> str | None:

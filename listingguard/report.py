@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, PackageLoader, StrictUndefined
+from jinja2 import ChoiceLoader, PackageLoader
 from jinja2.sandbox import SandboxedEnvironment
 from sqlite_utils import Database
 
@@ -43,14 +43,10 @@ SEVERITY_ORDER = (
 def environment() -> SandboxedEnvironment:
     """``listingguard/templates`` with the pack templates behind them, so the report marks
     listing text with the very macro the evidence pack uses (``pack-macros.html.j2``)."""
-    return SandboxedEnvironment(
-        loader=ChoiceLoader(
+    return packhtml.environment(
+        ChoiceLoader(
             [PackageLoader("listingguard", "templates"), PackageLoader("takedown", "templates")]
-        ),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
+        )
     )
 
 

@@ -246,10 +246,7 @@ def run(
         _crawled(db, result)
         display.crawl_finished(result)
     if stop is not None and stop.is_set():
-        counts = {
-            c.marketplace: sweep_counts(db, c.sweep_id) | {"status": "stopped"} for c in crawls
-        }
-        return SweepResult(crawls, findings.StageResult(), counts, stopped=True)
+        return _stopped(db, crawls, findings.StageResult())
     sweep_ids = {c.marketplace: c.sweep_id for c in crawls}
     n_images, n_listings = findings.pending(db)
     display.stage_started(n_images, n_listings)
@@ -257,11 +254,8 @@ def run(
         stage = findings.run_stage(
             db, config, executor, sweep_ids, display.image_done, display.listing_done, stop
         )
-    if stop is not None and stop.is_set():  # the sweeps stay resumable: matching is left
-        counts = {
-            c.marketplace: sweep_counts(db, c.sweep_id) | {"status": "stopped"} for c in crawls
-        }
-        return SweepResult(crawls, stage, counts, stopped=True)
+    if stop is not None and stop.is_set():
+        return _stopped(db, crawls, stage)
     counts = {}
     for c in crawls:
         counts[c.marketplace] = _finish(db, c)
@@ -269,6 +263,13 @@ def run(
 
     link_relistings(db)
     return SweepResult(crawls, stage, counts)
+
+
+def _stopped(db: Database, crawls: list[CrawlResult], stage: findings.StageResult) -> SweepResult:
+    """A sweep stopped before its end: its sweeps are left unfinished (``running`` or
+    ``matching``), so the next sweep resumes them."""
+    counts = {c.marketplace: sweep_counts(db, c.sweep_id) | {"status": "stopped"} for c in crawls}
+    return SweepResult(crawls, stage, counts, stopped=True)
 
 
 def _crawled(db: Database, result: CrawlResult) -> None:

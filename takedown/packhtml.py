@@ -20,7 +20,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from jinja2 import PackageLoader, StrictUndefined
+from jinja2 import BaseLoader, PackageLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 from PIL import Image
 
@@ -104,11 +104,12 @@ def excerpt(text: str, spans: list[Span], radius: int = EXCERPT) -> list[Segment
 
 
 @functools.cache
-def environment() -> SandboxedEnvironment:
-    """The pack templates (``takedown/templates/pack-*.j2``, ``summary*.j2``): autoescaped HTML,
-    a missing variable an error, sandboxed like the notice templates."""
+def environment(loader: BaseLoader | None = None) -> SandboxedEnvironment:
+    """The pack templates (``takedown/templates/pack-*.j2``, ``summary*.j2``), or those of
+    ``loader`` (the glue's HTML reports): autoescaped HTML, a missing variable an error,
+    sandboxed like the notice templates."""
     return SandboxedEnvironment(
-        loader=PackageLoader("takedown", "templates"),
+        loader=loader or PackageLoader("takedown", "templates"),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
